@@ -1,0 +1,73 @@
+"""create_app(settings): wires the store, the routes, the scheduler and the error handlers."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from service import __version__
+from service.db import connect
+from service.errors import EXCEPTION_HANDLERS
+from service.routes.health import health
+from service.routes.queue import QueueController
+from service.scheduler import start_scheduler
+from service.settings import Settings
+from service.store import JobStore
+
+log = logging.getLogger("service")
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        connection = await connect(settings)
+        if connection.embedded:
+            log.warning(
+                "MONGODB_URI is not set: running on the embedded in-memory store. "
+                "Nothing persists when the service stops."
+            )
+        else:
+            log.info(
+                "Using MongoDB database %r (%s)",
+                settings.mongodb_db,
+                "replica set: transactions on" if connection.replica_set else "standalone",
+            )
+        store = JobStore(
+            connection.database, client=connection.client, transactions=connection.replica_set
+        )
+        await store.ensure_indexes()
+        app.state.store = store
+        scheduler = start_scheduler(store, settings)
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+            await connection.close()
+
+    def provide_store(state: State) -> JobStore:
+        return state.store
+
+    def provide_settings() -> Settings:
+        return settings
+
+    return Litestar(
+        route_handlers=[QueueController, health],
+        dependencies={
+            "store": Provide(provide_store, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="review-queue",
+            version=__version__,
+            description="A MongoDB-backed job queue for app-review scraping and NLP.",
+            path="/schema",
+        ),
+        logging_config=None,
+    )

@@ -1,0 +1,104 @@
+"""The `review-queue` command. Every setting is a flag with a matching environment variable."""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+
+from service.settings import DEFAULT_DB, Settings
+
+SETTING_OPTIONS = [
+    click.option(
+        "--mongodb-uri",
+        envvar="MONGODB_URI",
+        default=None,
+        help="MongoDB connection string; unset runs on the embedded in-memory store.",
+    ),
+    click.option(
+        "--mongodb-db",
+        envvar="MONGODB_DB",
+        default=DEFAULT_DB,
+        show_default=True,
+        help="Database name.",
+    ),
+    click.option(
+        "--lease-seconds",
+        envvar="REVIEW_QUEUE_LEASE_SECONDS",
+        default=600,
+        type=click.IntRange(1, 3600),
+        show_default=True,
+        help="Default lease length of a claim.",
+    ),
+    click.option(
+        "--reap-interval",
+        envvar="REVIEW_QUEUE_REAP_INTERVAL",
+        default=10.0,
+        type=click.FloatRange(0.1, 3600),
+        show_default=True,
+        help="Seconds between sweeps that return expired leases to the queue.",
+    ),
+    click.option(
+        "--timezone",
+        envvar="REVIEW_QUEUE_TIMEZONE",
+        default="UTC",
+        show_default=True,
+        help="Time zone whose day 'today' means in the overview.",
+    ),
+    click.option(
+        "--yield-store-calls",
+        envvar="REVIEW_QUEUE_YIELD_STORE_CALLS",
+        is_flag=True,
+        hidden=True,
+        help="Testing aid: yield to the event loop around store calls.",
+    ),
+]
+
+
+def setting_options(command: Callable) -> Callable:
+    for option in reversed(SETTING_OPTIONS):
+        command = option(command)
+    return command
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    try:
+        ZoneInfo(options["timezone"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise click.BadParameter(
+            f"unknown time zone {options['timezone']!r}",
+            param_hint="--timezone / REVIEW_QUEUE_TIMEZONE",
+        ) from exc
+    return Settings(
+        **{name: options[name] for name in Settings.__dataclass_fields__ if name in options}
+    )
+
+
+@click.group()
+@click.version_option(package_name="review-queue")
+def main() -> None:
+    """review-queue: a MongoDB-backed job queue for app-review scraping and NLP."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option("--host", envvar="REVIEW_QUEUE_HOST", default="127.0.0.1", show_default=True)
+@click.option(
+    "--port",
+    envvar="REVIEW_QUEUE_PORT",
+    default=8000,
+    type=click.IntRange(0, 65535),
+    show_default=True,
+)
+@setting_options
+def serve(host: str, port: int, **options: Any) -> None:
+    """Run the API under uvicorn."""
+    import uvicorn
+
+    from service.app import create_app
+
+    app = create_app(settings_from(options))
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)

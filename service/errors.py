@@ -1,0 +1,100 @@
+"""Every error leaves as JSON: {"error": ..., "details": ..., "retry"?: true}."""
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from service.domain import JobNotFound, QueueError
+from service.schemas import FIELD_CHOICES
+
+log = logging.getLogger(__name__)
+
+_MISSING_PARAMETER = re.compile(
+    r"Missing required (?:query |header |path |cookie )?parameter '([^']+)'"
+)
+BAD_JSON = "The request body is not valid JSON"
+_NAMED_FIELD = re.compile(r"(?:required|unknown) field `([^`]+)`|at `\$\.([^`\[]+)")
+_NOT_JSON = ("malformed", "json", "decode", "unexpected character", "truncated")
+
+
+def error_response(
+    status_code: int, error: str, details: Any = None, retry: bool = False
+) -> Response:
+    body: dict[str, Any] = {"error": error}
+    if details is not None:
+        body["details"] = details
+    if retry:
+        body["retry"] = True
+    return Response(body, status_code=status_code)
+
+
+def queue_error(_: Request, exc: QueueError) -> Response:
+    status = HTTP_404_NOT_FOUND if isinstance(exc, JobNotFound) else HTTP_409_CONFLICT
+    return error_response(status, exc.message, exc.details, exc.retry)
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, ValidationException):
+        return _validation_error(exc)
+    if exc.status_code == HTTP_400_BAD_REQUEST and _looks_like_bad_json(exc.detail or ""):
+        return error_response(HTTP_400_BAD_REQUEST, BAD_JSON, {"reason": exc.detail})
+    if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        limit = request.app.request_max_body_size
+        return error_response(exc.status_code, f"The request body is larger than {limit} bytes")
+    return error_response(exc.status_code, exc.detail, exc.extra or None)
+
+
+def _validation_error(exc: ValidationException) -> Response:
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    fields = [_field_problem(p) for p in problems if isinstance(p, dict)]
+    if not fields:
+        missing = _MISSING_PARAMETER.search(exc.detail or "")
+        if missing:
+            fields = [{"field": missing.group(1), "message": "This field is required"}]
+    if not fields:
+        return error_response(HTTP_400_BAD_REQUEST, exc.detail or "Bad request")
+    if any(f["field"] == "body" and _looks_like_bad_json(f["message"]) for f in fields):
+        return error_response(HTTP_400_BAD_REQUEST, BAD_JSON, fields)
+    names = ", ".join(f["field"] for f in fields)
+    return error_response(HTTP_422_UNPROCESSABLE_ENTITY, f"Invalid request: check {names}", fields)
+
+
+def _field_problem(problem: dict[str, Any]) -> dict[str, Any]:
+    key = problem.get("key") or "body"
+    message = str(problem.get("message", "invalid"))
+    if key == "data":  # Litestar names the whole body 'data'
+        named = _NAMED_FIELD.search(message)
+        key = next(g for g in named.groups() if g) if named else "body"
+    detail: dict[str, Any] = {"field": key, "message": message}
+    if problem.get("source"):
+        detail["source"] = problem["source"]
+    if key in FIELD_CHOICES:
+        detail["allowed"] = FIELD_CHOICES[key]
+    return detail
+
+
+def _looks_like_bad_json(message: str) -> bool:
+    return any(word in message.lower() for word in _NOT_JSON)
+
+
+def internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+
+
+EXCEPTION_HANDLERS = {
+    QueueError: queue_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

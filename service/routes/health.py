@@ -1,0 +1,21 @@
+from litestar import Response, get
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from service.routes.docs import errors
+from service.schemas import Health
+from service.settings import Settings
+from service.store import JobStore
+
+
+@get(
+    "/health",
+    tags=["health"],
+    summary="200 when the store answers a ping, 503 when not",
+    responses=errors(503),
+)
+async def health(store: JobStore, settings: Settings) -> Response[Health]:
+    ok = await store.ping()
+    body = Health(
+        status="ok" if ok else "unavailable", store="embedded" if settings.embedded else "mongodb"
+    )
+    return Response(body, status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE)

@@ -1,0 +1,191 @@
+"""The /queue API (seed 004 plus leases): parse, call the store, shape the answer."""
+
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Response, get, post
+from litestar.exceptions import ValidationException
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from service.clock import day_start, iso, utcnow
+from service.domain import JobNotFound, Stage, State, Status
+from service.routes.docs import errors
+from service.schemas import (
+    AddJob,
+    AddResult,
+    Claim,
+    ClaimedJob,
+    Heartbeat,
+    HistoryRow,
+    JobView,
+    Overview,
+    StageFilter,
+    StatusFilter,
+    Update,
+    claimed_job,
+    history_row,
+    job_view,
+)
+from service.settings import Settings
+from service.store import JobStore
+
+WorkerHeader = Annotated[
+    str | None, Parameter(header="X-Worker-ID", required=False, max_length=200)
+]
+TokenHeader = Annotated[
+    str | None, Parameter(header="X-Lease-Token", required=False, max_length=200)
+]
+_BODY_ERRORS = (400, 413, 422)
+
+
+def _any(value: str) -> str | None:
+    return None if value == "any" else value
+
+
+class QueueController(Controller):
+    path = "/queue"
+    tags = ["queue"]
+
+    @post(
+        "/add",
+        summary="Ask for an app's reviews to be processed",
+        description="201 with a new job; 200 when one is already queued or the app is done.",
+        responses=errors(*_BODY_ERRORS),
+    )
+    async def add(self, data: AddJob, store: JobStore) -> Response[AddResult]:
+        outcome, job = await store.add(
+            data.app_id, priority=data.priority, params=data.params, force=data.force
+        )
+        if outcome == "created":
+            result = AddResult(status="queued", stage=job["stage"], job_id=job["_id"])
+            return Response(result, status_code=HTTP_201_CREATED)
+        if outcome == "queued_already":
+            result = AddResult(
+                status="queued_already",
+                stage=job["stage"],
+                current_status=job["status"],
+                job_id=job["_id"],
+            )
+        else:
+            result = AddResult(status="exists", message="Already done", job_id=job["_id"])
+        return Response(result, status_code=HTTP_200_OK)
+
+    @get(
+        "/poll",
+        summary="List jobs by stage and status (read-only)",
+        description="Highest priority first, then oldest first. Claims nothing.",
+        responses=errors(422),
+    )
+    async def list_jobs(
+        self,
+        store: JobStore,
+        stage: StageFilter,
+        status: StatusFilter,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 1,
+    ) -> list[JobView]:
+        jobs = await store.poll(_any(stage), _any(status), limit)
+        return [job_view(j) for j in jobs]
+
+    @post(
+        "/poll",
+        status_code=HTTP_200_OK,
+        summary="Claim up to `limit` queued jobs of a stage, each under a lease",
+        description="Each job is claimed with one atomic find_one_and_update; an empty list "
+        "when nothing is claimable. The worker id comes from the body or X-Worker-ID.",
+        responses=errors(*_BODY_ERRORS),
+    )
+    async def claim(
+        self, data: Claim, store: JobStore, settings: Settings, worker_header: WorkerHeader
+    ) -> list[ClaimedJob]:
+        worker_id = data.worker_id or worker_header
+        if not worker_id:
+            raise ValidationException(
+                "worker_id is required",
+                extra=[{"key": "worker_id", "message": "Send it in the body or as X-Worker-ID"}],
+            )
+        lease = data.lease_seconds or settings.lease_seconds
+        claimed = []
+        for _ in range(data.limit):
+            job = await store.claim_next(Stage(data.stage), worker_id, lease)
+            if job is None:
+                break
+            claimed.append(claimed_job(job))
+        return claimed
+
+    @post(
+        "/{job_id:str}/update",
+        status_code=HTTP_200_OK,
+        summary="Move a job along its lifecycle",
+        description="`processing` on a queued job claims it and returns a lease_token. On a "
+        "processing job the lease_token (body or X-Lease-Token) is required.",
+        responses=errors(404, 409, *_BODY_ERRORS),
+    )
+    async def update(
+        self,
+        job_id: str,
+        data: Update,
+        store: JobStore,
+        settings: Settings,
+        worker_header: WorkerHeader,
+        token_header: TokenHeader,
+    ) -> ClaimedJob:
+        target = State(data.stage, data.status)
+        token = data.lease_token or token_header
+        if target.status == Status.PROCESSING:
+            job = await store.claim(
+                job_id, target.stage, worker_header, settings.lease_seconds, token=token
+            )
+            return claimed_job(job)
+        job = await store.transition(
+            job_id, target, token=token, error_message=data.error_message, progress=data.progress
+        )
+        return _without_token(job)
+
+    @post(
+        "/{job_id:str}/heartbeat",
+        status_code=HTTP_200_OK,
+        summary="Extend a lease by its original length, optionally reporting progress",
+        responses=errors(404, 409, *_BODY_ERRORS),
+    )
+    async def heartbeat(self, job_id: str, data: Heartbeat, store: JobStore) -> JobView:
+        job = await store.heartbeat(
+            job_id, data.lease_token, progress=data.progress, message=data.message
+        )
+        return job_view(job)
+
+    @get("/status/{app_id:str}", summary="The app's latest job", responses=errors(404))
+    async def status(self, app_id: str, store: JobStore) -> JobView:
+        job = await store.latest_for_app(app_id)
+        if job is None:
+            raise JobNotFound()
+        return job_view(job)
+
+    @get("/overview", summary="Active jobs and today's totals", responses=errors(422))
+    async def overview(
+        self,
+        store: JobStore,
+        settings: Settings,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> Overview:
+        now = utcnow()
+        since = day_start(now, ZoneInfo(settings.timezone))
+        found = await store.overview(limit=limit, since=since)
+        found["active_jobs"] = [job_view(j) for j in found["active_jobs"]]
+        return Overview(timestamp=iso(now), **found)
+
+    @get("/jobs/{job_id:str}", summary="One job", responses=errors(404))
+    async def job(self, job_id: str, store: JobStore) -> JobView:
+        return job_view(await store.get(job_id))
+
+    @get(
+        "/jobs/{job_id:str}/history",
+        summary="The job's state changes, oldest first",
+        responses=errors(404),
+    )
+    async def history(self, job_id: str, store: JobStore) -> list[HistoryRow]:
+        return [history_row(r) for r in await store.history_of(job_id)]
+
+
+def _without_token(job: dict) -> ClaimedJob:
+    return claimed_job({**job, "lease_token": None})

@@ -1,0 +1,154 @@
+"""Request and response bodies of the HTTP API (msgspec structs: validated and documented)."""
+
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+from service.clock import iso
+from service.domain import Stage, Status
+
+AppId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="A store package name (com.spotify.music) or a numeric App Store id",
+        examples=["com.spotify.music"],
+    ),
+]
+WorkerId = Annotated[str, Meta(min_length=1, max_length=200)]
+LeaseToken = Annotated[str, Meta(min_length=1, max_length=200)]
+Progress = Annotated[float, Meta(ge=0, le=100, description="Percent done, 0..100")]
+Message = Annotated[str, Meta(max_length=10_000)]
+WorkStage = Literal["scraper", "nlp"]
+StageFilter = Literal["scraper", "nlp", "done", "any"]
+StatusFilter = Literal["queued", "processing", "completed", "error", "any"]
+
+FIELD_CHOICES = {
+    "stage": [s.value for s in Stage],
+    "status": [s.value for s in Status],
+}
+
+
+class AddJob(Struct, forbid_unknown_fields=True):
+    app_id: AppId
+    priority: Annotated[int, Meta(ge=1, le=10, description="10 is the most urgent")] = 5
+    params: dict[str, Any] = {}
+    force: Annotated[bool, Meta(description="Queue a new run even if the app is done")] = False
+
+
+class AddResult(Struct, omit_defaults=True):
+    status: Literal["queued", "queued_already", "exists"]
+    job_id: str
+    stage: str | None = None
+    current_status: str | None = None
+    message: str | None = None
+
+
+class Claim(Struct, forbid_unknown_fields=True):
+    stage: WorkStage
+    worker_id: WorkerId | None = None
+    limit: Annotated[int, Meta(ge=1, le=50)] = 1
+    lease_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
+
+
+class Update(Struct, forbid_unknown_fields=True):
+    status: Status
+    stage: Stage
+    lease_token: LeaseToken | None = None
+    error_message: Message | None = None
+    progress: Progress | None = None
+
+
+class Heartbeat(Struct, forbid_unknown_fields=True):
+    lease_token: LeaseToken
+    progress: Progress | None = None
+    message: Message | None = None
+
+
+class JobView(Struct, omit_defaults=True):
+    job_id: str
+    app_id: str
+    stage: str
+    status: str
+    priority: int
+    requested_at: str
+    updated_at: str
+    attempt: int
+    retries: int
+    params: dict[str, Any] = {}
+    available_at: str | None = None
+    worker_id: str | None = None
+    lease_expires_at: str | None = None
+    progress: float | None = None
+    progress_message: str | None = None
+    error_message: str | None = None
+    finished_at: str | None = None
+
+
+class ClaimedJob(JobView, omit_defaults=True):
+    lease_token: str | None = None
+
+
+class HistoryRow(Struct, omit_defaults=True):
+    job_id: str
+    app_id: str
+    timestamp: str
+    stage: str
+    status: str
+    event: str
+    worker_id: str | None = None
+    error_message: str | None = None
+
+
+class Overview(Struct):
+    timestamp: str
+    active_jobs: list[JobView]
+    active_total: int
+    done_jobs_today: int
+    error_jobs_today: int
+    counts: dict[str, dict[str, int]]
+
+
+class Health(Struct):
+    status: Literal["ok", "unavailable"]
+    store: Literal["mongodb", "embedded"]
+
+
+class ErrorBody(Struct, omit_defaults=True):
+    error: str
+    details: Any = None
+    retry: bool = False
+
+
+_TIMES = ("requested_at", "updated_at", "available_at", "lease_expires_at", "finished_at")
+
+
+def _job_fields(job: dict[str, Any]) -> dict[str, Any]:
+    fields = {name: job.get(name) for name in JobView.__struct_fields__}
+    for name in _TIMES:
+        fields[name] = iso(job.get(name))
+    fields["params"] = job.get("params") or {}
+    return fields
+
+
+def job_view(job: dict[str, Any]) -> JobView:
+    return JobView(**_job_fields(job))
+
+
+def claimed_job(job: dict[str, Any]) -> ClaimedJob:
+    return ClaimedJob(**_job_fields(job), lease_token=job.get("lease_token"))
+
+
+def history_row(row: dict[str, Any]) -> HistoryRow:
+    return HistoryRow(
+        job_id=row["job_id"],
+        app_id=row["app_id"],
+        timestamp=iso(row["timestamp"]),
+        stage=row["stage"],
+        status=row["status"],
+        event=row["event"],
+        worker_id=row.get("worker_id"),
+        error_message=row.get("error_message"),
+    )

@@ -1,0 +1,459 @@
+"""Every MongoDB read and write of the queue: indexes, the atomic claim, transitions, history.
+
+Each state change is one compare-and-set ``find_one_and_update`` filtered on the state it
+expects, followed by exactly one ``job_history`` row (in one transaction on a replica set).
+"""
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from service.clock import utcnow
+from service.db import resolve
+from service.domain import (
+    INITIAL,
+    AlreadyClaimed,
+    Event,
+    JobNotFound,
+    LeaseLost,
+    QueueError,
+    Stage,
+    State,
+    Status,
+    TransitionNotAllowed,
+    is_active,
+    transition_event,
+)
+
+Job = dict[str, Any]
+
+CLAIM_ORDER = [("priority", DESCENDING), ("requested_at", ASCENDING), ("_id", ASCENDING)]
+HISTORY_ORDER = [("version", ASCENDING), ("_id", ASCENDING)]
+LATEST_FIRST = [("requested_at", DESCENDING), ("_id", DESCENDING)]
+# Events made by the holder of a lease; a retried request is matched against these only.
+HOLDER_EVENTS = [Event.STAGE_FINISHED, Event.COMPLETED, Event.FAILED]
+
+JOB_INDEXES = [
+    # Equality (stage, status), sort (priority, requested_at), range (available_at).
+    IndexModel(
+        [("stage", 1), ("status", 1), ("priority", -1), ("requested_at", 1), ("available_at", 1)],
+        name="claim_order",
+    ),
+    IndexModel([("app_id", 1), ("requested_at", -1)], name="app_latest"),
+    # At most one queued or processing job per app: concurrent adds cannot both insert.
+    IndexModel(
+        [("app_id", 1)],
+        name="one_active_job_per_app",
+        unique=True,
+        partialFilterExpression={"active": True},
+    ),
+    IndexModel([("status", 1), ("lease_expires_at", 1)], name="lease_expiry"),
+    IndexModel(
+        [("active", 1), ("requested_at", 1)],
+        name="active_jobs",
+        partialFilterExpression={"active": True},
+    ),
+    IndexModel([("status", 1), ("finished_at", 1)], name="finished_on"),
+]
+HISTORY_INDEXES = [IndexModel([("job_id", 1), ("version", 1)], name="job_history_order")]
+
+
+def state_of(job: Job) -> State:
+    return State(Stage(job["stage"]), Status(job["status"]))
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+class JobStore:
+    def __init__(
+        self,
+        database: Any,
+        *,
+        client: Any = None,
+        transactions: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.jobs = database["jobs"]
+        self.history = database["job_history"]
+        self._database = database
+        self._client = client
+        self._transactions = transactions
+        self._clock = clock
+
+    async def ensure_indexes(self) -> None:
+        for collection, indexes in ((self.jobs, JOB_INDEXES), (self.history, HISTORY_INDEXES)):
+            for index in indexes:
+                keys = list(index.document["key"].items())
+                await collection.create_index(keys, **_index_options(index))
+
+    async def ping(self) -> bool:
+        try:
+            await self._database.command("ping")
+        except Exception:
+            return False
+        return True
+
+    # Reads
+
+    async def get(self, job_id: str) -> Job:
+        job = await self.jobs.find_one({"_id": job_id})
+        if job is None:
+            raise JobNotFound()
+        return job
+
+    async def latest_for_app(self, app_id: str) -> Job | None:
+        found = await self.jobs.find({"app_id": app_id}, sort=LATEST_FIRST, limit=1).to_list(None)
+        return found[0] if found else None
+
+    async def poll(self, stage: Stage | None, status: Status | None, limit: int) -> list[Job]:
+        query: dict[str, Any] = {}
+        if stage is not None:
+            query["stage"] = stage
+        if status is not None:
+            query["status"] = status
+        return await self.jobs.find(query, sort=CLAIM_ORDER, limit=limit).to_list(None)
+
+    async def history_of(self, job_id: str) -> list[dict]:
+        await self.get(job_id)
+        cursor = self.history.find({"job_id": job_id}, sort=HISTORY_ORDER)
+        return await cursor.to_list(None)
+
+    async def overview(self, *, limit: int, since: datetime) -> dict[str, Any]:
+        active = await self.jobs.find(
+            {"active": True}, sort=[("requested_at", 1), ("_id", 1)], limit=limit
+        ).to_list(None)
+        counts: dict[str, dict[str, int]] = {}
+        grouped = await resolve(
+            self.jobs.aggregate(
+                [{"$group": {"_id": {"stage": "$stage", "status": "$status"}, "n": {"$sum": 1}}}]
+            )
+        )
+        for row in await grouped.to_list(None):
+            counts.setdefault(row["_id"]["stage"], {})[row["_id"]["status"]] = row["n"]
+        finished_since = {"$gte": since}
+        return {
+            "active_jobs": active,
+            "active_total": sum(
+                n for by_status in counts.values() for st, n in by_status.items() if is_active(st)
+            ),
+            "done_jobs_today": await self.jobs.count_documents(
+                {"status": Status.COMPLETED, "finished_at": finished_since}
+            ),
+            "error_jobs_today": await self.jobs.count_documents(
+                {"status": Status.ERROR, "finished_at": finished_since}
+            ),
+            "counts": counts,
+        }
+
+    # Writes
+
+    async def add(
+        self, app_id: str, *, priority: int, params: dict[str, Any], force: bool
+    ) -> tuple[str, Job]:
+        """Queue a run for an app unless one is active (or done, without force).
+
+        Returns ("created" | "queued_already" | "exists", job). The partial unique index makes
+        concurrent adds of one app create exactly one job: the losers see it on the next read.
+        """
+        for _ in range(5):
+            latest = await self.latest_for_app(app_id)
+            if latest is not None and latest.get("active"):
+                return "queued_already", latest
+            if latest is not None and latest["status"] == Status.COMPLETED and not force:
+                return "exists", latest
+            try:
+                return "created", await self._insert(self._new_job(app_id, priority, params))
+            except DuplicateKeyError:
+                continue
+        raise QueueError("The app's jobs changed while adding; try again", {"app_id": app_id})
+
+    def _new_job(self, app_id: str, priority: int, params: dict[str, Any]) -> Job:
+        now = self._clock()
+        job_id = str(ObjectId())
+        return {
+            "_id": job_id,
+            "job_id": job_id,
+            "app_id": app_id,
+            "stage": INITIAL.stage,
+            "status": INITIAL.status,
+            "active": True,
+            "priority": priority,
+            "params": params,
+            "requested_at": now,
+            "updated_at": now,
+            "available_at": now,
+            "attempt": 0,
+            "retries": 0,
+            "error_message": None,
+            "worker_id": None,
+            "version": 1,
+        }
+
+    async def claim_next(self, stage: Stage, worker_id: str, lease_seconds: int) -> Job | None:
+        """Atomically take the best claimable job of a stage, or None when there is none."""
+        return await self._claim({"stage": stage}, stage, worker_id, lease_seconds)
+
+    async def claim(
+        self,
+        job_id: str,
+        stage: Stage,
+        worker_id: str | None,
+        lease_seconds: int,
+        token: str | None = None,
+    ) -> Job:
+        """Compare-and-set claim of one queued job (the seed's 'update to processing').
+
+        The holder repeating its claim (same lease_token, or same worker id) gets the job back.
+        """
+        claimed = await self._claim({"_id": job_id}, stage, worker_id, lease_seconds)
+        if claimed is not None:
+            return claimed
+        job = await self.get(job_id)
+        current = state_of(job)
+        if current == State(stage, Status.PROCESSING):
+            if token is not None and token == job.get("lease_token"):
+                return job
+            if token is None and worker_id and job.get("worker_id") == worker_id:
+                return job
+            raise AlreadyClaimed()
+        raise TransitionNotAllowed(current, State(stage, Status.PROCESSING))
+
+    async def _claim(
+        self, query: dict[str, Any], stage: Stage, worker_id: str | None, lease_seconds: int
+    ) -> Job | None:
+        now = self._clock()
+        token = new_token()
+        return await self._change(
+            {**query, "stage": stage, "status": Status.QUEUED, "available_at": {"$lte": now}},
+            {
+                "$set": {
+                    "status": Status.PROCESSING,
+                    "worker_id": worker_id,
+                    "lease_token": token,
+                    "lease_seconds": lease_seconds,
+                    "lease_expires_at": now + timedelta(seconds=lease_seconds),
+                    "claimed_at": now,
+                    "progress": None,
+                    "progress_message": None,
+                },
+                "$inc": {"attempt": 1},
+            },
+            now=now,
+            event=Event.CLAIMED,
+            worker_id=worker_id,
+            token=token,
+            sort=CLAIM_ORDER,
+        )
+
+    async def transition(
+        self,
+        job_id: str,
+        target: State,
+        *,
+        token: str | None,
+        error_message: str | None = None,
+        progress: float | None = None,
+    ) -> Job:
+        """Move a processing job along the lifecycle table, fenced by its lease token."""
+        for _ in range(5):
+            job = await self.get(job_id)
+            current = state_of(job)
+            event = transition_event(current, target)
+            if event is None or target.status == Status.PROCESSING:
+                if await self._already_happened(job, target, token):
+                    return job
+                raise TransitionNotAllowed(current, target)
+            held_token = self._check_lease(job, token)
+            now = self._clock()
+            fields: dict[str, Any] = {
+                "stage": target.stage,
+                "status": target.status,
+                "lease_token": None,
+                "lease_expires_at": None,
+            }
+            if progress is not None:
+                fields["progress"] = progress
+            if target.stage != current.stage:
+                fields["attempt"] = 0
+                fields["available_at"] = now
+                fields["progress"] = None
+                fields["progress_message"] = None
+            if target.status == Status.ERROR:
+                fields["error_message"] = error_message or "failed without a message"
+            if target.status in (Status.COMPLETED, Status.ERROR):
+                fields["finished_at"] = now
+            update: dict[str, Any] = {"$set": fields}
+            if not is_active(target.status):
+                update["$unset"] = {"active": ""}
+            changed = await self._change(
+                {"_id": job_id, "status": Status.PROCESSING, "lease_token": held_token},
+                update,
+                now=now,
+                event=event,
+                worker_id=job.get("worker_id"),
+                token=held_token,
+                error_message=fields.get("error_message"),
+            )
+            if changed is not None:
+                return changed
+        raise QueueError("The job changed while updating it; try again", {"job_id": job_id})
+
+    def _check_lease(self, job: Job, token: str | None) -> str | None:
+        held = job.get("lease_token")
+        if token is None and job.get("worker_id") is None:
+            return held  # claimed through the seed's plain flow, without a worker id
+        if token is None:
+            raise LeaseLost("This job is held under a lease: send its lease_token", state_of(job))
+        if token != held:
+            raise LeaseLost(
+                "The lease_token is not the job's current lease (it expired or was taken over)",
+                state_of(job),
+            )
+        return held
+
+    async def _already_happened(self, job: Job, target: State, token: str | None) -> bool:
+        """A client retrying a transition that went through (its answer was lost) gets 200."""
+        if token is None:
+            return state_of(job) == target and target.status != Status.PROCESSING
+        row = await self.history.find_one(
+            {
+                "job_id": job["_id"],
+                "stage": target.stage,
+                "status": target.status,
+                "lease_token": token,
+                "event": {"$in": HOLDER_EVENTS},
+            }
+        )
+        return row is not None
+
+    async def heartbeat(
+        self, job_id: str, token: str, *, progress: float | None, message: str | None
+    ) -> Job:
+        job = await self.get(job_id)
+        if job["status"] != Status.PROCESSING:
+            raise LeaseLost("The job is not being processed any more", state_of(job))
+        now = self._clock()
+        fields: dict[str, Any] = {
+            "lease_expires_at": now + timedelta(seconds=job["lease_seconds"]),
+            "heartbeat_at": now,
+        }
+        if progress is not None:
+            fields["progress"] = progress
+        if message is not None:
+            fields["progress_message"] = message
+        updated = await self.jobs.find_one_and_update(
+            {"_id": job_id, "status": Status.PROCESSING, "lease_token": token},
+            {"$set": fields},
+            return_document=ReturnDocument.AFTER,
+        )
+        if updated is None:
+            raise LeaseLost(
+                "The lease_token is not the job's current lease (it expired or was taken over)",
+                state_of(await self.get(job_id)),
+            )
+        return updated
+
+    async def reap_expired(self) -> list[Job]:
+        """Return every job whose lease has expired to the queue at its stage."""
+        reaped = []
+        now = self._clock()
+        while True:
+            job = await self._change(
+                {"status": Status.PROCESSING, "lease_expires_at": {"$lt": now}},
+                {
+                    "$set": {
+                        "status": Status.QUEUED,
+                        "lease_token": None,
+                        "lease_expires_at": None,
+                        "available_at": now,
+                        "progress": None,
+                        "progress_message": None,
+                    },
+                    "$inc": {"retries": 1},
+                },
+                now=now,
+                event=Event.LEASE_EXPIRED,
+                worker_id=None,
+                token=None,
+                error_message="lease expired",
+            )
+            if job is None:
+                return reaped
+            reaped.append(job)
+
+    # The one way a state changes
+
+    async def _insert(self, job: Job) -> Job:
+        row = self._history_row(job, Event.CREATED, worker_id=None, token=None, error_message=None)
+
+        async def write(session: Any) -> Job:
+            await self.jobs.insert_one(job, session=session)
+            await self.history.insert_one(row, session=session)
+            return job
+
+        return await self._atomically(write)
+
+    async def _change(
+        self,
+        query: dict[str, Any],
+        update: dict[str, Any],
+        *,
+        now: datetime,
+        event: Event,
+        worker_id: str | None,
+        token: str | None,
+        error_message: str | None = None,
+        sort: list | None = None,
+    ) -> Job | None:
+        update.setdefault("$set", {})["updated_at"] = now
+        update.setdefault("$inc", {})["version"] = 1
+
+        async def write(session: Any) -> Job | None:
+            job = await self.jobs.find_one_and_update(
+                query, update, sort=sort, return_document=ReturnDocument.AFTER, session=session
+            )
+            if job is not None:
+                who = worker_id if worker_id is not None else job.get("worker_id")
+                row = self._history_row(job, event, who, token, error_message)
+                await self.history.insert_one(row, session=session)
+            return job
+
+        return await self._atomically(write)
+
+    async def _atomically(self, write: Callable[[Any], Any]) -> Any:
+        if not self._transactions:
+            return await write(None)
+        async with self._client.start_session() as session:
+            return await session.with_transaction(write)
+
+    def _history_row(
+        self,
+        job: Job,
+        event: Event,
+        worker_id: str | None,
+        token: str | None,
+        error_message: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "job_id": job["_id"],
+            "app_id": job["app_id"],
+            "version": job["version"],
+            "timestamp": job["updated_at"],
+            "stage": job["stage"],
+            "status": job["status"],
+            "worker_id": worker_id,
+            "event": event,
+            "error_message": error_message,
+            "lease_token": token,
+        }
+
+
+def _index_options(index: IndexModel) -> dict[str, Any]:
+    return {k: v for k, v in index.document.items() if k != "key"}
