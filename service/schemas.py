@@ -59,6 +59,9 @@ class Update(Struct, forbid_unknown_fields=True):
     lease_token: LeaseToken | None = None
     error_message: Message | None = None
     progress: Progress | None = None
+    retryable: Annotated[
+        bool, Meta(description="With status error: false sends the job straight to dead letters")
+    ] = True
 
 
 class Heartbeat(Struct, forbid_unknown_fields=True):

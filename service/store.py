@@ -333,6 +333,20 @@ class JobStore:
         )
         return row is not None
 
+    async def verify_lease(self, job_id: str, app_id: str, stage: Stage, token: str) -> Job:
+        """The caller holds the live lease of this app's job at this stage, or LeaseLost."""
+        job = await self.get(job_id)
+        if job["app_id"] != app_id:
+            raise LeaseLost(f"Job {job_id} is for another app", state_of(job))
+        if state_of(job) != State(stage, Status.PROCESSING):
+            raise LeaseLost(f"The job is not being processed at the {stage} stage", state_of(job))
+        if token != job.get("lease_token"):
+            raise LeaseLost(
+                "The lease_token is not the job's current lease (it expired or was taken over)",
+                state_of(job),
+            )
+        return job
+
     async def heartbeat(
         self, job_id: str, token: str, *, progress: float | None, message: str | None
     ) -> Job:
