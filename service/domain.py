@@ -44,19 +44,23 @@ class State:
         return {"stage": str(self.stage), "status": str(self.status)}
 
 
-INITIAL = State(Stage.SCRAPER, Status.QUEUED)
+SCRAPER_QUEUED = State(Stage.SCRAPER, Status.QUEUED)
+SCRAPER_PROCESSING = State(Stage.SCRAPER, Status.PROCESSING)
+SCRAPER_ERROR = State(Stage.SCRAPER, Status.ERROR)
+NLP_QUEUED = State(Stage.NLP, Status.QUEUED)
+NLP_PROCESSING = State(Stage.NLP, Status.PROCESSING)
+NLP_ERROR = State(Stage.NLP, Status.ERROR)
+DONE_COMPLETED = State(Stage.DONE, Status.COMPLETED)
+INITIAL = SCRAPER_QUEUED
 
 # The lifecycle table: (from, to) -> the event recorded in history. Anything else is refused.
 TRANSITIONS: dict[tuple[State, State], Event] = {
-    (State(Stage.SCRAPER, Status.QUEUED), State(Stage.SCRAPER, Status.PROCESSING)): Event.CLAIMED,
-    (
-        State(Stage.SCRAPER, Status.PROCESSING),
-        State(Stage.NLP, Status.QUEUED),
-    ): Event.STAGE_FINISHED,
-    (State(Stage.NLP, Status.QUEUED), State(Stage.NLP, Status.PROCESSING)): Event.CLAIMED,
-    (State(Stage.NLP, Status.PROCESSING), State(Stage.DONE, Status.COMPLETED)): Event.COMPLETED,
-    (State(Stage.SCRAPER, Status.PROCESSING), State(Stage.SCRAPER, Status.ERROR)): Event.FAILED,
-    (State(Stage.NLP, Status.PROCESSING), State(Stage.NLP, Status.ERROR)): Event.FAILED,
+    (SCRAPER_QUEUED, SCRAPER_PROCESSING): Event.CLAIMED,
+    (SCRAPER_PROCESSING, NLP_QUEUED): Event.STAGE_FINISHED,
+    (NLP_QUEUED, NLP_PROCESSING): Event.CLAIMED,
+    (NLP_PROCESSING, DONE_COMPLETED): Event.COMPLETED,
+    (SCRAPER_PROCESSING, SCRAPER_ERROR): Event.FAILED,
+    (NLP_PROCESSING, NLP_ERROR): Event.FAILED,
 }
 
 

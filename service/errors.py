@@ -64,6 +64,8 @@ def _validation_error(exc: ValidationException) -> Response:
             fields = [{"field": missing.group(1), "message": "This field is required"}]
     if not fields:
         return error_response(HTTP_400_BAD_REQUEST, exc.detail or "Bad request")
+    if any(f["field"] == "body" and f["message"] == "'data'" for f in fields):
+        return error_response(HTTP_400_BAD_REQUEST, "The request body is empty: send a JSON object")
     if any(f["field"] == "body" and _looks_like_bad_json(f["message"]) for f in fields):
         return error_response(HTTP_400_BAD_REQUEST, BAD_JSON, fields)
     names = ", ".join(f["field"] for f in fields)

@@ -1,10 +1,9 @@
 from litestar import Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from service.routes.deps import SettingsDep, StoreDep
 from service.routes.docs import errors
 from service.schemas import Health
-from service.settings import Settings
-from service.store import JobStore
 
 
 @get(
@@ -13,7 +12,7 @@ from service.store import JobStore
     summary="200 when the store answers a ping, 503 when not",
     responses=errors(503),
 )
-async def health(store: JobStore, settings: Settings) -> Response[Health]:
+async def health(store: StoreDep, settings: SettingsDep) -> Response[Health]:
     ok = await store.ping()
     body = Health(
         status="ok" if ok else "unavailable", store="embedded" if settings.embedded else "mongodb"

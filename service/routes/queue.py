@@ -5,11 +5,12 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get, post
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.clock import day_start, iso, utcnow
 from service.domain import JobNotFound, Stage, State, Status
+from service.routes.deps import SettingsDep, StoreDep
 from service.routes.docs import errors
 from service.schemas import (
     AddJob,
@@ -27,14 +28,12 @@ from service.schemas import (
     history_row,
     job_view,
 )
-from service.settings import Settings
-from service.store import JobStore
 
 WorkerHeader = Annotated[
-    str | None, Parameter(header="X-Worker-ID", required=False, max_length=200)
+    str | None, HeaderParameter(name="X-Worker-ID", required=False, max_length=200)
 ]
 TokenHeader = Annotated[
-    str | None, Parameter(header="X-Lease-Token", required=False, max_length=200)
+    str | None, HeaderParameter(name="X-Lease-Token", required=False, max_length=200)
 ]
 _BODY_ERRORS = (400, 413, 422)
 
@@ -53,7 +52,7 @@ class QueueController(Controller):
         description="201 with a new job; 200 when one is already queued or the app is done.",
         responses=errors(*_BODY_ERRORS),
     )
-    async def add(self, data: AddJob, store: JobStore) -> Response[AddResult]:
+    async def add(self, data: JSONBody[AddJob], store: StoreDep) -> Response[AddResult]:
         outcome, job = await store.add(
             data.app_id, priority=data.priority, params=data.params, force=data.force
         )
@@ -79,10 +78,10 @@ class QueueController(Controller):
     )
     async def list_jobs(
         self,
-        store: JobStore,
-        stage: StageFilter,
-        status: StatusFilter,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 1,
+        store: StoreDep,
+        stage: FromQuery[StageFilter],
+        status: FromQuery[StatusFilter],
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 1,
     ) -> list[JobView]:
         jobs = await store.poll(_any(stage), _any(status), limit)
         return [job_view(j) for j in jobs]
@@ -96,7 +95,11 @@ class QueueController(Controller):
         responses=errors(*_BODY_ERRORS),
     )
     async def claim(
-        self, data: Claim, store: JobStore, settings: Settings, worker_header: WorkerHeader
+        self,
+        data: JSONBody[Claim],
+        store: StoreDep,
+        settings: SettingsDep,
+        worker_header: WorkerHeader,
     ) -> list[ClaimedJob]:
         worker_id = data.worker_id or worker_header
         if not worker_id:
@@ -123,10 +126,10 @@ class QueueController(Controller):
     )
     async def update(
         self,
-        job_id: str,
-        data: Update,
-        store: JobStore,
-        settings: Settings,
+        job_id: FromPath[str],
+        data: JSONBody[Update],
+        store: StoreDep,
+        settings: SettingsDep,
         worker_header: WorkerHeader,
         token_header: TokenHeader,
     ) -> ClaimedJob:
@@ -148,14 +151,16 @@ class QueueController(Controller):
         summary="Extend a lease by its original length, optionally reporting progress",
         responses=errors(404, 409, *_BODY_ERRORS),
     )
-    async def heartbeat(self, job_id: str, data: Heartbeat, store: JobStore) -> JobView:
+    async def heartbeat(
+        self, job_id: FromPath[str], data: JSONBody[Heartbeat], store: StoreDep
+    ) -> JobView:
         job = await store.heartbeat(
             job_id, data.lease_token, progress=data.progress, message=data.message
         )
         return job_view(job)
 
     @get("/status/{app_id:str}", summary="The app's latest job", responses=errors(404))
-    async def status(self, app_id: str, store: JobStore) -> JobView:
+    async def status(self, app_id: FromPath[str], store: StoreDep) -> JobView:
         job = await store.latest_for_app(app_id)
         if job is None:
             raise JobNotFound()
@@ -164,9 +169,9 @@ class QueueController(Controller):
     @get("/overview", summary="Active jobs and today's totals", responses=errors(422))
     async def overview(
         self,
-        store: JobStore,
-        settings: Settings,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        store: StoreDep,
+        settings: SettingsDep,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> Overview:
         now = utcnow()
         since = day_start(now, ZoneInfo(settings.timezone))
@@ -175,7 +180,7 @@ class QueueController(Controller):
         return Overview(timestamp=iso(now), **found)
 
     @get("/jobs/{job_id:str}", summary="One job", responses=errors(404))
-    async def job(self, job_id: str, store: JobStore) -> JobView:
+    async def job(self, job_id: FromPath[str], store: StoreDep) -> JobView:
         return job_view(await store.get(job_id))
 
     @get(
@@ -183,7 +188,7 @@ class QueueController(Controller):
         summary="The job's state changes, oldest first",
         responses=errors(404),
     )
-    async def history(self, job_id: str, store: JobStore) -> list[HistoryRow]:
+    async def history(self, job_id: FromPath[str], store: StoreDep) -> list[HistoryRow]:
         return [history_row(r) for r in await store.history_of(job_id)]
 
 
