@@ -12,6 +12,8 @@ from litestar.openapi import OpenAPIConfig
 from service import __version__
 from service.db import connect
 from service.errors import EXCEPTION_HANDLERS
+from service.results import ResultStore
+from service.routes.apps import AppResultsController
 from service.routes.health import health
 from service.routes.queue import QueueController
 from service.scheduler import start_scheduler
@@ -41,6 +43,8 @@ def create_app(settings: Settings) -> Litestar:
         )
         await store.ensure_indexes()
         app.state.store = store
+        app.state.results = ResultStore(connection.database, bulk_writes=not connection.embedded)
+        await app.state.results.ensure_indexes()
         scheduler = start_scheduler(store, settings)
         try:
             yield
@@ -51,13 +55,17 @@ def create_app(settings: Settings) -> Litestar:
     def provide_store(state: State) -> JobStore:
         return state.store
 
+    def provide_results(state: State) -> ResultStore:
+        return state.results
+
     def provide_settings() -> Settings:
         return settings
 
     return Litestar(
-        route_handlers=[QueueController, health],
+        route_handlers=[QueueController, AppResultsController, health],
         dependencies={
             "store": Provide(provide_store, sync_to_thread=False),
+            "results": Provide(provide_results, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],

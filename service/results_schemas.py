@@ -1,0 +1,174 @@
+"""Bodies of the results API (reviews, analysis, summary): msgspec structs and their shaping."""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from msgspec import UNSET, Meta, Struct, UnsetType, field
+
+from service.clock import iso
+from service.schemas import LeaseToken
+
+MAX_BATCH = 500
+ReviewId = Annotated[str, Meta(min_length=1, max_length=200)]
+Keyword = Annotated[str, Meta(min_length=1, max_length=200)]
+Keywords = Annotated[list[Keyword], Meta(max_length=50)]
+Count = Annotated[int, Meta(ge=0)]
+LanguageCode = Annotated[str, Meta(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9_-]+$")]
+Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-01-31"])]
+JobId = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class Review(Struct, forbid_unknown_fields=True):
+    review_id: ReviewId
+    content: Annotated[str, Meta(max_length=20_000)]
+    score: Annotated[int, Meta(ge=1, le=5)]
+    at: Annotated[datetime, Meta(description="ISO-8601; a time without an offset is UTC")]
+    user_name: Annotated[str, Meta(max_length=500)] | None = None
+    thumbs_up: Count = 0
+    app_version: Annotated[str, Meta(max_length=200)] | None = None
+    reply: Annotated[str, Meta(max_length=20_000)] | None = None
+
+
+class ReviewBatch(Struct, forbid_unknown_fields=True):
+    job_id: JobId
+    reviews: Annotated[list[Review], Meta(min_length=1, max_length=MAX_BATCH)]
+    lease_token: LeaseToken | None = None
+
+
+class Stored(Struct):
+    received: int
+    stored: int
+
+
+class Sentiment(Struct, forbid_unknown_fields=True):
+    compound: Annotated[float, Meta(ge=-1, le=1)]
+    label: Literal["positive", "neutral", "negative"]
+
+
+class ReviewAnalysis(Struct, forbid_unknown_fields=True):
+    review_id: ReviewId
+    sentiment: Sentiment
+    language: LanguageCode | None = None
+    keywords: Keywords = []
+
+
+class SentimentCounts(Struct, forbid_unknown_fields=True):
+    positive: Count = 0
+    neutral: Count = 0
+    negative: Count = 0
+
+
+class TopKeywords(Struct, forbid_unknown_fields=True):
+    positive: Keywords = []
+    negative: Keywords = []
+
+
+class Summary(Struct, forbid_unknown_fields=True):
+    review_count: Count
+    average_rating: Annotated[float, Meta(ge=1, le=5)] | None = None
+    sentiment: SentimentCounts = field(default_factory=SentimentCounts)
+    top_keywords: TopKeywords = field(default_factory=TopKeywords)
+    languages: Annotated[dict[LanguageCode, Count], Meta(max_length=500)] = {}
+    per_day: Annotated[dict[Day, Count], Meta(max_length=20_000)] = {}
+
+
+class AnalysisBatch(Struct, forbid_unknown_fields=True):
+    job_id: JobId
+    reviews: Annotated[list[ReviewAnalysis], Meta(max_length=MAX_BATCH)] = []
+    summary: Summary | None = None
+    lease_token: LeaseToken | None = None
+
+
+class AnalysisStored(Struct):
+    updated: int
+    unknown_review_ids: list[str]
+    summary_stored: bool
+
+
+class Analysis(Struct):
+    sentiment: Sentiment
+    language: str | None
+    keywords: list[str]
+
+
+class ReviewOut(Struct):
+    review_id: str
+    content: str
+    score: int
+    at: str
+    user_name: str | None
+    thumbs_up: int
+    app_version: str | None
+    reply: str | None
+    analysis: Analysis | UnsetType = UNSET
+
+
+class ReviewPage(Struct):
+    reviews: list[ReviewOut]
+    next_cursor: str | None
+    total: int
+
+
+class SummaryView(Summary, kw_only=True):
+    app_id: str
+    job_id: str
+    generated_at: str
+
+
+def review_out(doc: dict[str, Any]) -> ReviewOut:
+    found = doc.get("analysis")
+    analysis: Analysis | UnsetType = UNSET
+    if found:
+        analysis = Analysis(
+            sentiment=Sentiment(**found["sentiment"]),
+            language=found.get("language"),
+            keywords=found.get("keywords") or [],
+        )
+    return ReviewOut(
+        review_id=doc["review_id"],
+        content=doc["content"],
+        score=doc["score"],
+        at=iso(doc["at"]),
+        user_name=doc.get("user_name"),
+        thumbs_up=doc.get("thumbs_up") or 0,
+        app_version=doc.get("app_version"),
+        reply=doc.get("reply"),
+        analysis=analysis,
+    )
+
+
+def summary_view(doc: dict[str, Any]) -> SummaryView:
+    return SummaryView(
+        app_id=doc["app_id"],
+        job_id=doc["job_id"],
+        generated_at=iso(doc["generated_at"]),
+        review_count=doc["review_count"],
+        average_rating=doc.get("average_rating"),
+        sentiment=SentimentCounts(**doc["sentiment"]),
+        top_keywords=TopKeywords(**doc["top_keywords"]),
+        languages=doc.get("languages") or {},
+        per_day=doc.get("per_day") or {},
+    )
+
+
+# Page cursors are opaque to clients: the last review_id of a page, base64url-encoded JSON.
+
+
+def encode_cursor(last_review_id: str) -> str:
+    raw = json.dumps({"after": last_review_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The review_id a page starts after; ValueError when the cursor is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        after = json.loads(raw)["after"]
+    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+        raise ValueError("not a cursor this API returned") from exc
+    if not isinstance(after, str) or not after:
+        raise ValueError("not a cursor this API returned")
+    return after

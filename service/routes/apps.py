@@ -1,0 +1,148 @@
+"""The results API: scraped reviews in, analysis in, reviews and the app's summary out."""
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post, put
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from service.domain import Stage, Status
+from service.results import ResultStore
+from service.results_schemas import (
+    AnalysisBatch,
+    AnalysisStored,
+    ReviewBatch,
+    ReviewPage,
+    Stored,
+    SummaryView,
+    decode_cursor,
+    encode_cursor,
+    review_out,
+    summary_view,
+)
+from service.routes.deps import StoreDep
+from service.routes.docs import errors
+
+RESULT_BODY_LIMIT = 8 * 1024 * 1024
+ResultsDep = NamedDependency[ResultStore]
+TokenHeader = Annotated[
+    str | None, HeaderParameter(name="X-Lease-Token", required=False, max_length=200)
+]
+_BODY_ERRORS = (400, 413, 422)
+
+
+def _lease_token(body_token: str | None, header_token: str | None) -> str:
+    token = body_token or header_token
+    if not token:
+        raise ValidationException(
+            "lease_token is required",
+            extra=[{"key": "lease_token", "message": "Send it in the body or as X-Lease-Token"}],
+        )
+    return token
+
+
+class AppResultsController(Controller):
+    path = "/apps/{app_id:str}"
+    tags = ["results"]
+
+    @post(
+        "/reviews",
+        status_code=HTTP_200_OK,
+        request_max_body_size=RESULT_BODY_LIMIT,
+        summary="Upload a batch of scraped reviews (the scraper, under its lease)",
+        description="Idempotent: reviews are keyed by (app_id, review_id), so a retried batch "
+        "stores nothing twice. `stored` is the app's review count after the batch.",
+        responses=errors(404, 409, *_BODY_ERRORS),
+    )
+    async def upload(
+        self,
+        app_id: FromPath[str],
+        data: JSONBody[ReviewBatch],
+        store: StoreDep,
+        results: ResultsDep,
+        token_header: TokenHeader,
+    ) -> Stored:
+        token = _lease_token(data.lease_token, token_header)
+        await store.verify_lease(data.job_id, app_id, Stage.SCRAPER, token)
+        reviews = [msgspec.structs.asdict(r) for r in data.reviews]
+        stored = await results.store_reviews(app_id, data.job_id, reviews)
+        return Stored(received=len(data.reviews), stored=stored)
+
+    @get(
+        "/reviews",
+        summary="The app's reviews by review_id, a page at a time",
+        description="Pass `next_cursor` back as `cursor` for the next page; it is null on the "
+        "last one. An app without reviews has an empty list.",
+        responses=errors(422),
+    )
+    async def reviews(
+        self,
+        app_id: FromPath[str],
+        results: ResultsDep,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
+    ) -> ReviewPage:
+        after = None
+        if cursor is not None:
+            try:
+                after = decode_cursor(cursor)
+            except ValueError as exc:
+                raise ValidationException(
+                    "Bad cursor",
+                    extra=[{"key": "cursor", "message": f"{exc}: pass next_cursor unchanged"}],
+                ) from exc
+        docs, more = await results.page_of_reviews(app_id, after=after, limit=limit)
+        return ReviewPage(
+            reviews=[review_out(d) for d in docs],
+            next_cursor=encode_cursor(docs[-1]["review_id"]) if more else None,
+            total=await results.count_reviews(app_id),
+        )
+
+    @put(
+        "/analysis",
+        request_max_body_size=RESULT_BODY_LIMIT,
+        summary="Store analysis results and the app's summary (the NLP worker, under its lease)",
+        description="Each review's analysis replaces its earlier one; review ids the service "
+        "does not know are listed back. A summary, when sent, replaces the app's summary.",
+        responses=errors(404, 409, *_BODY_ERRORS),
+    )
+    async def analysis(
+        self,
+        app_id: FromPath[str],
+        data: JSONBody[AnalysisBatch],
+        store: StoreDep,
+        results: ResultsDep,
+        token_header: TokenHeader,
+    ) -> AnalysisStored:
+        token = _lease_token(data.lease_token, token_header)
+        await store.verify_lease(data.job_id, app_id, Stage.NLP, token)
+        analyses = [msgspec.to_builtins(r) for r in data.reviews]
+        updated, unknown = await results.store_analysis(app_id, data.job_id, analyses)
+        if data.summary is not None:
+            await results.store_summary(app_id, data.job_id, msgspec.to_builtins(data.summary))
+        return AnalysisStored(
+            updated=updated, unknown_review_ids=unknown, summary_stored=data.summary is not None
+        )
+
+    @get(
+        "/summary",
+        summary="The app's summary, once its latest job is done",
+        description="404 says where the app is when there is no summary to show yet.",
+        responses=errors(404),
+    )
+    async def summary(
+        self, app_id: FromPath[str], store: StoreDep, results: ResultsDep
+    ) -> SummaryView:
+        job = await store.latest_for_app(app_id)
+        if job is None:
+            raise NotFoundException("No job for this app", extra={"app_id": app_id})
+        where = {"job_id": job["_id"], "stage": job["stage"], "status": job["status"]}
+        if (job["stage"], job["status"]) != (Stage.DONE, Status.COMPLETED):
+            raise NotFoundException("No summary yet", extra=where)
+        found = await results.summary(app_id)
+        if found is None:
+            raise NotFoundException("No summary yet: the NLP stage stored none", extra=where)
+        return summary_view(found)
