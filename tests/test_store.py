@@ -1,0 +1,90 @@
+"""JobStore directly: indexes, history order, the reaper with a controlled clock."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.db import connect
+from service.domain import NLP_QUEUED, LeaseLost, Stage
+from service.store import JobStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2025, 4, 20, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def connection(settings):
+    conn = await connect(settings)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+async def store(connection, clock):
+    job_store = JobStore(connection.database, client=connection.client, clock=clock)
+    await job_store.ensure_indexes()
+    return job_store
+
+
+async def test_indexes_are_created_idempotently(store):
+    await store.ensure_indexes()
+    names = set((await store.jobs.index_information()).keys())
+    assert {"claim_order", "app_latest", "one_active_job_per_app", "lease_expiry"} <= names
+    assert "job_history_order" in await store.history.index_information()
+
+
+async def test_history_keeps_the_order_of_changes_that_share_a_timestamp(store):
+    _, job = await store.add("com.spotify.music", priority=5, params={}, force=False)
+    claimed = await store.claim_next(Stage.SCRAPER, "w", 60)
+    await store.transition(job["_id"], NLP_QUEUED, token=claimed["lease_token"])
+    await store.claim_next(Stage.NLP, "w", 60)
+    rows = await store.history_of(job["_id"])
+    assert len({r["timestamp"] for r in rows}) == 1
+    assert [(r["stage"], r["status"]) for r in rows] == [
+        ("scraper", "queued"),
+        ("scraper", "processing"),
+        ("nlp", "queued"),
+        ("nlp", "processing"),
+    ]
+    assert [r["version"] for r in rows] == [1, 2, 3, 4]
+
+
+async def test_the_reaper_returns_only_expired_leases(store, clock):
+    for app in ("a.one", "a.two"):
+        await store.add(app, priority=5, params={}, force=False)
+    short = await store.claim_next(Stage.SCRAPER, "w1", 10)
+    long = await store.claim_next(Stage.SCRAPER, "w2", 100)
+    clock.now += timedelta(seconds=11)
+    reaped = await store.reap_expired()
+    assert [j["_id"] for j in reaped] == [short["_id"]]
+    assert reaped[0]["status"] == "queued" and reaped[0]["retries"] == 1
+    assert (await store.get(long["_id"]))["status"] == "processing"
+    assert await store.reap_expired() == []
+    again = await store.claim_next(Stage.SCRAPER, "w3", 10)
+    assert again["_id"] == short["_id"] and again["attempt"] == 2
+    with pytest.raises(LeaseLost):
+        await store.transition(short["_id"], NLP_QUEUED, token=short["lease_token"])
+
+
+async def test_the_claim_query_is_served_by_its_index(store, backend):
+    if backend == "embedded":
+        pytest.skip("the embedded store has no query planner")
+    await store.add("com.spotify.music", priority=5, params={}, force=False)
+    plan = (
+        await store.jobs.find(
+            {"stage": "scraper", "status": "queued", "available_at": {"$lte": datetime.now(UTC)}}
+        )
+        .sort([("priority", -1), ("requested_at", 1)])
+        .explain()
+    )
+    assert "claim_order" in str(plan["queryPlanner"]["winningPlan"])
