@@ -50,7 +50,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == HTTP_400_BAD_REQUEST and _looks_like_bad_json(exc.detail or ""):
         return error_response(HTTP_400_BAD_REQUEST, BAD_JSON, {"reason": exc.detail})
     if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
-        limit = request.app.request_max_body_size
+        limit = request.route_handler.resolve_request_max_body_size()
         return error_response(exc.status_code, f"The request body is larger than {limit} bytes")
     return error_response(exc.status_code, exc.detail, exc.extra or None)
 
