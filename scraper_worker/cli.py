@@ -1,0 +1,91 @@
+"""scraper-worker: claim "scraper" jobs and store each app's newest reviews."""
+
+import logging
+import socket
+
+import click
+
+from queue_client.client import QueueClient
+from queue_client.options import worker_options
+from queue_client.worker import Worker, run_worker
+from scraper_worker.processor import DEFAULT_MAX_REVIEWS, STAGE, make_processor
+from scraper_worker.sources import FixtureSource, GooglePlaySource, fixture_app_ids, make_source
+
+log = logging.getLogger(__name__)
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Fixture apps: " + ", ".join(fixture_app_ids()),
+)
+@click.option(
+    "--source",
+    type=click.Choice([GooglePlaySource.name, FixtureSource.name]),
+    default=GooglePlaySource.name,
+    show_default=True,
+    envvar="REVIEW_QUEUE_SCRAPER_SOURCE",
+    help="Where reviews come from: Google Play, or the synthetic demo data shipped in the "
+    "package (no network).",
+)
+@click.option(
+    "--max-reviews",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_REVIEWS,
+    show_default=True,
+    envvar="REVIEW_QUEUE_SCRAPER_MAX_REVIEWS",
+    help="Newest reviews fetched per job at most.",
+)
+@click.option(
+    "--fixture-delay",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    envvar="REVIEW_QUEUE_SCRAPER_FIXTURE_DELAY",
+    help="With --source fixtures: seconds to wait before each page after the first, so a "
+    "demo shows progress.",
+)
+@click.option(
+    "--http-timeout",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    envvar="REVIEW_QUEUE_SCRAPER_HTTP_TIMEOUT",
+    help="With --source google-play: seconds a request to Google Play may stall before the "
+    "attempt fails (and the job is retried).",
+)
+@worker_options
+def main(
+    source: str,
+    max_reviews: int,
+    fixture_delay: float,
+    http_timeout: float,
+    api_url: str,
+    worker_id: str,
+    concurrency: int,
+    lease_seconds: int | None,
+    grace_seconds: float,
+    log_level: str,
+) -> None:
+    """Claim "scraper" jobs from the review-queue service, fetch each app's newest reviews
+    and post them to the service in batches of at most 200.
+
+    Job params: "lang" (default en) and "country" (default us) for Google Play.
+    """
+    if source == GooglePlaySource.name:
+        # google-play-scraper calls urllib without a timeout; a stalled request would hold
+        # its job (and a thread) forever. Blocking sockets only: asyncio's are unaffected.
+        socket.setdefaulttimeout(http_timeout)
+    processor = make_processor(
+        make_source(source, fixture_delay=fixture_delay), max_reviews=max_reviews
+    )
+    client = QueueClient(api_url, worker_id=worker_id)
+    worker = Worker(
+        client,
+        STAGE,
+        processor,
+        concurrency=concurrency,
+        lease_seconds=lease_seconds,
+        grace_seconds=grace_seconds,
+    )
+    log.info("Scraper source %s, at most %d reviews per job", source, max_reviews)
+    run_worker(worker)
