@@ -15,6 +15,7 @@ class Status(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     ERROR = "error"
+    CANCELLED = "cancelled"
 
 
 class Event(StrEnum):
@@ -25,7 +26,16 @@ class Event(StrEnum):
     STAGE_FINISHED = "stage_finished"
     COMPLETED = "completed"
     FAILED = "failed"
+    RETRY_SCHEDULED = "retry_scheduled"
     LEASE_EXPIRED = "lease_expired"
+    REQUEUED = "requeued"
+    CANCELLED = "cancelled"
+
+
+class Actor(StrEnum):
+    WORKER = "worker"
+    SERVICE = "service"
+    OPERATOR = "operator"
 
 
 ACTIVE_STATUSES = (Status.QUEUED, Status.PROCESSING)
@@ -53,23 +63,128 @@ NLP_ERROR = State(Stage.NLP, Status.ERROR)
 DONE_COMPLETED = State(Stage.DONE, Status.COMPLETED)
 INITIAL = SCRAPER_QUEUED
 
-# The lifecycle table: (from, to) -> the event recorded in history. Anything else is refused.
-TRANSITIONS: dict[tuple[State, State], Event] = {
-    (SCRAPER_QUEUED, SCRAPER_PROCESSING): Event.CLAIMED,
-    (SCRAPER_PROCESSING, NLP_QUEUED): Event.STAGE_FINISHED,
-    (NLP_QUEUED, NLP_PROCESSING): Event.CLAIMED,
-    (NLP_PROCESSING, DONE_COMPLETED): Event.COMPLETED,
-    (SCRAPER_PROCESSING, SCRAPER_ERROR): Event.FAILED,
-    (NLP_PROCESSING, NLP_ERROR): Event.FAILED,
-}
+
+@dataclass(frozen=True)
+class Transition:
+    frm: State
+    to: State
+    event: Event
+    by: Actor
+    why: str
+
+
+def _per_work_stage(make) -> list[Transition]:
+    return [
+        make(
+            State(stage, Status.QUEUED), State(stage, Status.PROCESSING), State(stage, Status.ERROR)
+        )
+        for stage in WORK_STAGES
+    ]
+
+
+def _cancels(stage: Stage) -> list[Transition]:
+    return [
+        Transition(
+            State(stage, status),
+            State(stage, Status.CANCELLED),
+            Event.CANCELLED,
+            Actor.OPERATOR,
+            "an operator cancels it",
+        )
+        for status in (Status.QUEUED, Status.PROCESSING, Status.ERROR)
+    ]
+
+
+# The lifecycle table. The store makes only these moves; a worker's update may ask only for
+# the moves `by` a worker. Both the store and the README's table (tests/test_readme.py) read it.
+TRANSITIONS: list[Transition] = [
+    Transition(
+        SCRAPER_QUEUED,
+        SCRAPER_PROCESSING,
+        Event.CLAIMED,
+        Actor.WORKER,
+        "a scraper worker claims it",
+    ),
+    Transition(
+        SCRAPER_PROCESSING, NLP_QUEUED, Event.STAGE_FINISHED, Actor.WORKER, "the scraper finished"
+    ),
+    Transition(NLP_QUEUED, NLP_PROCESSING, Event.CLAIMED, Actor.WORKER, "an NLP worker claims it"),
+    Transition(
+        NLP_PROCESSING, DONE_COMPLETED, Event.COMPLETED, Actor.WORKER, "the NLP worker finished"
+    ),
+    *_per_work_stage(
+        lambda queued, processing, error: Transition(
+            processing,
+            error,
+            Event.FAILED,
+            Actor.WORKER,
+            "the stage failed for good: not retryable, or no runs left (dead letter)",
+        )
+    ),
+    *_per_work_stage(
+        lambda queued, processing, error: Transition(
+            processing,
+            queued,
+            Event.RETRY_SCHEDULED,
+            Actor.SERVICE,
+            "the stage failed with runs left: queued again after a backoff",
+        )
+    ),
+    *_per_work_stage(
+        lambda queued, processing, error: Transition(
+            processing,
+            queued,
+            Event.LEASE_EXPIRED,
+            Actor.SERVICE,
+            "the lease expired with runs left: queued again at once",
+        )
+    ),
+    *_per_work_stage(
+        lambda queued, processing, error: Transition(
+            processing,
+            error,
+            Event.LEASE_EXPIRED,
+            Actor.SERVICE,
+            "the lease expired on the last run (dead letter)",
+        )
+    ),
+    *_per_work_stage(
+        lambda queued, processing, error: Transition(
+            error,
+            queued,
+            Event.REQUEUED,
+            Actor.OPERATOR,
+            "an operator requeues a dead letter, runs reset",
+        )
+    ),
+    *_cancels(Stage.SCRAPER),
+    *_cancels(Stage.NLP),
+]
+
+
+def worker_move(frm: State, to: State) -> Transition | None:
+    for move in TRANSITIONS:
+        if move.by == Actor.WORKER and (move.frm, move.to) == (frm, to):
+            return move
+    return None
 
 
 def allowed_from(state: State) -> list[State]:
-    return sorted(to for (frm, to) in TRANSITIONS if frm == state)
+    """Where a worker's update may move a job from `state`."""
+    return sorted({m.to for m in TRANSITIONS if m.by == Actor.WORKER and m.frm == state})
 
 
-def transition_event(frm: State, to: State) -> Event | None:
-    return TRANSITIONS.get((frm, to))
+def lifecycle_markdown() -> str:
+    rows = [f"| {m.frm} | {m.to} | {m.event} | {m.by} | {m.why} |" for m in TRANSITIONS]
+    return "\n".join(["| from | to | event | by | when |", "|---|---|---|---|---|", *rows])
+
+
+def retry_delay(attempt: int, base: float, cap: float, jitter: float) -> float:
+    """Backoff before the next run after run number `attempt` failed.
+
+    Exponential from `base`, doubling per attempt, capped at `cap`; `jitter` in [-0.1, 0.1].
+    """
+    return min(base * 2 ** (attempt - 1), cap) * (1 + jitter)
 
 
 def is_active(status: Status) -> bool:
@@ -114,3 +229,10 @@ class AlreadyClaimed(QueueError):
 class LeaseLost(QueueError):
     def __init__(self, reason: str, state: State) -> None:
         super().__init__(reason, {"current": state.as_dict()})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 3
+    base_seconds: float = 2.0
+    max_seconds: float = 300.0

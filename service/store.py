@@ -4,6 +4,7 @@ Each state change is one compare-and-set ``find_one_and_update`` filtered on the
 expects, followed by exactly one ``job_history`` row (in one transaction on a replica set).
 """
 
+import random
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,21 +23,21 @@ from service.domain import (
     JobNotFound,
     LeaseLost,
     QueueError,
+    RetryPolicy,
     Stage,
     State,
     Status,
     TransitionNotAllowed,
-    is_active,
-    transition_event,
+    retry_delay,
+    worker_move,
 )
 
 Job = dict[str, Any]
+DEFAULT_RETRY = RetryPolicy()
 
 CLAIM_ORDER = [("priority", DESCENDING), ("requested_at", ASCENDING), ("_id", ASCENDING)]
 HISTORY_ORDER = [("version", ASCENDING), ("_id", ASCENDING)]
 LATEST_FIRST = [("requested_at", DESCENDING), ("_id", DESCENDING)]
-# Events made by the holder of a lease; a retried request is matched against these only.
-HOLDER_EVENTS = [Event.STAGE_FINISHED, Event.COMPLETED, Event.FAILED]
 
 JOB_INDEXES = [
     # Equality (stage, status), sort (priority, requested_at), range (available_at).
@@ -79,7 +80,11 @@ class JobStore:
         client: Any = None,
         transactions: bool = False,
         clock: Callable[[], datetime] = utcnow,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        jitter: Callable[[], float] = lambda: random.uniform(-0.1, 0.1),
     ) -> None:
+        self.retry = retry
+        self._jitter = jitter
         self.jobs = database["jobs"]
         self.history = database["job_history"]
         self._database = database
@@ -120,29 +125,45 @@ class JobStore:
             query["status"] = status
         return await self.jobs.find(query, sort=CLAIM_ORDER, limit=limit).to_list(None)
 
+    async def _count_by_stage_and_status(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        by_state = {"$group": {"_id": {"stage": "$stage", "status": "$status"}, "n": {"$sum": 1}}}
+        for key, n in await self._group_count([by_state]):
+            counts.setdefault(key["stage"], {})[key["status"]] = n
+        return counts
+
+    async def _group_count(self, pipeline: list[dict]) -> list[tuple[Any, int]]:
+        cursor = await resolve(self.jobs.aggregate(pipeline))
+        return [(row["_id"], row["n"]) for row in await cursor.to_list(None)]
+
     async def history_of(self, job_id: str) -> list[dict]:
         await self.get(job_id)
         cursor = self.history.find({"job_id": job_id}, sort=HISTORY_ORDER)
         return await cursor.to_list(None)
 
     async def overview(self, *, limit: int, since: datetime) -> dict[str, Any]:
+        """Active jobs and counts; a queued job not claimable before `available_at` is delayed."""
+        now = self._clock()
         active = await self.jobs.find(
             {"active": True}, sort=[("requested_at", 1), ("_id", 1)], limit=limit
         ).to_list(None)
-        counts: dict[str, dict[str, int]] = {}
-        grouped = await resolve(
-            self.jobs.aggregate(
-                [{"$group": {"_id": {"stage": "$stage", "status": "$status"}, "n": {"$sum": 1}}}]
-            )
+        counts = await self._count_by_stage_and_status()
+        delayed = await self._group_count(
+            [
+                {"$match": {"status": Status.QUEUED, "available_at": {"$gt": now}}},
+                {"$group": {"_id": "$stage", "n": {"$sum": 1}}},
+            ]
         )
-        for row in await grouped.to_list(None):
-            counts.setdefault(row["_id"]["stage"], {})[row["_id"]["status"]] = row["n"]
+        for stage, n in delayed:  # counted apart, so a job may have moved in between
+            by_status = counts.setdefault(stage, {})
+            claimable = by_status.pop("queued", 0) - n
+            if claimable > 0:
+                by_status["queued"] = claimable
+            by_status["delayed"] = n
         finished_since = {"$gte": since}
         return {
             "active_jobs": active,
-            "active_total": sum(
-                n for by_status in counts.values() for st, n in by_status.items() if is_active(st)
-            ),
+            "active_total": await self.jobs.count_documents({"active": True}),
             "done_jobs_today": await self.jobs.count_documents(
                 {"status": Status.COMPLETED, "finished_at": finished_since}
             ),
@@ -155,13 +176,21 @@ class JobStore:
     # Writes
 
     async def add(
-        self, app_id: str, *, priority: int, params: dict[str, Any], force: bool
+        self,
+        app_id: str,
+        *,
+        priority: int,
+        params: dict[str, Any],
+        force: bool,
+        max_retries: int | None = None,
     ) -> tuple[str, Job]:
         """Queue a run for an app unless one is active (or done, without force).
 
         Returns ("created" | "queued_already" | "exists", job). The partial unique index makes
         concurrent adds of one app create exactly one job: the losers see it on the next read.
+        A failed or cancelled latest run gets a new run.
         """
+        retries = self.retry.max_retries if max_retries is None else max_retries
         for _ in range(5):
             latest = await self.latest_for_app(app_id)
             if latest is not None and latest.get("active"):
@@ -169,12 +198,13 @@ class JobStore:
             if latest is not None and latest["status"] == Status.COMPLETED and not force:
                 return "exists", latest
             try:
-                return "created", await self._insert(self._new_job(app_id, priority, params))
+                job = self._new_job(app_id, priority, params, retries)
+                return "created", await self._insert(job)
             except DuplicateKeyError:
                 continue
         raise QueueError("The app's jobs changed while adding; try again", {"app_id": app_id})
 
-    def _new_job(self, app_id: str, priority: int, params: dict[str, Any]) -> Job:
+    def _new_job(self, app_id: str, priority: int, params: dict[str, Any], max_retries: int) -> Job:
         now = self._clock()
         job_id = str(ObjectId())
         return {
@@ -190,6 +220,8 @@ class JobStore:
             "updated_at": now,
             "available_at": now,
             "attempt": 0,
+            "max_retries": max_retries,
+            "runs_left": 1 + max_retries,
             "retries": 0,
             "error_message": None,
             "worker_id": None,
@@ -230,7 +262,7 @@ class JobStore:
     ) -> Job | None:
         now = self._clock()
         token = new_token()
-        return await self._change(
+        return await self.change_state(
             {**query, "stage": stage, "status": Status.QUEUED, "available_at": {"$lte": now}},
             {
                 "$set": {
@@ -243,7 +275,7 @@ class JobStore:
                     "progress": None,
                     "progress_message": None,
                 },
-                "$inc": {"attempt": 1},
+                "$inc": {"attempt": 1, "runs_left": -1},
             },
             now=now,
             event=Event.CLAIMED,
@@ -260,50 +292,82 @@ class JobStore:
         token: str | None,
         error_message: str | None = None,
         progress: float | None = None,
+        retryable: bool = True,
     ) -> Job:
-        """Move a processing job along the lifecycle table, fenced by its lease token."""
+        """A worker moves its processing job along the lifecycle, fenced by its lease token.
+
+        A reported error with runs left goes back to the queue after a backoff instead.
+        """
         for _ in range(5):
             job = await self.get(job_id)
             current = state_of(job)
-            event = transition_event(current, target)
-            if event is None or target.status == Status.PROCESSING:
+            move = worker_move(current, target)
+            if move is None or target.status == Status.PROCESSING:
                 if await self._already_happened(job, target, token):
                     return job
                 raise TransitionNotAllowed(current, target)
             held_token = self._check_lease(job, token)
             now = self._clock()
-            fields: dict[str, Any] = {
-                "stage": target.stage,
-                "status": target.status,
-                "lease_token": None,
-                "lease_expires_at": None,
-            }
-            if progress is not None:
-                fields["progress"] = progress
-            if target.stage != current.stage:
-                fields["attempt"] = 0
-                fields["available_at"] = now
-                fields["progress"] = None
-                fields["progress_message"] = None
             if target.status == Status.ERROR:
-                fields["error_message"] = error_message or "failed without a message"
-            if target.status in (Status.COMPLETED, Status.ERROR):
-                fields["finished_at"] = now
-            update: dict[str, Any] = {"$set": fields}
-            if not is_active(target.status):
-                update["$unset"] = {"active": ""}
-            changed = await self._change(
+                message = error_message or "failed without a message"
+                if retryable and job.get("runs_left", 0) > 0:
+                    delay = retry_delay(
+                        job["attempt"],
+                        self.retry.base_seconds,
+                        self.retry.max_seconds,
+                        self._jitter(),
+                    )
+                    update, event = self._retry_update(now, message, delay), Event.RETRY_SCHEDULED
+                else:
+                    update, event = self._dead_letter_update(now, message), Event.FAILED
+            else:
+                update, event = self._advance(job, target, now, progress), move.event
+                message = None
+            changed = await self.change_state(
                 {"_id": job_id, "status": Status.PROCESSING, "lease_token": held_token},
                 update,
                 now=now,
                 event=event,
                 worker_id=job.get("worker_id"),
                 token=held_token,
-                error_message=fields.get("error_message"),
+                error_message=message,
             )
             if changed is not None:
                 return changed
         raise QueueError("The job changed while updating it; try again", {"job_id": job_id})
+
+    def _advance(self, job: Job, target: State, now: datetime, progress: float | None) -> dict:
+        fields: dict[str, Any] = {
+            "stage": target.stage,
+            "status": target.status,
+            "lease_token": None,
+            "lease_expires_at": None,
+            "attempt": 0,
+            "runs_left": 1 + job.get("max_retries", self.retry.max_retries),
+            "available_at": now,
+            "progress": 100 if target.status == Status.COMPLETED else progress,
+            "progress_message": None,
+            "error_message": None,
+        }
+        update: dict[str, Any] = {"$set": fields}
+        if target.status == Status.COMPLETED:
+            fields["finished_at"] = now
+            update["$unset"] = {"active": ""}
+        return update
+
+    @staticmethod
+    def _retry_update(now: datetime, message: str, delay: float) -> dict:
+        """A failed run with runs left: queued again at its stage after `delay` seconds."""
+        fields = {**_LEASE_CLEARED, "status": Status.QUEUED, "error_message": message}
+        fields["available_at"] = now + timedelta(seconds=delay)
+        return {"$set": fields, "$inc": {"retries": 1}}
+
+    @staticmethod
+    def _dead_letter_update(now: datetime, message: str) -> dict:
+        """A failed run with no runs left, or not retryable: stays in error at its stage."""
+        fields = {**_LEASE_CLEARED, "status": Status.ERROR, "error_message": message}
+        fields["finished_at"] = now
+        return {"$set": fields, "$unset": {"active": ""}}
 
     def _check_lease(self, job: Job, token: str | None) -> str | None:
         held = job.get("lease_token")
@@ -322,13 +386,19 @@ class JobStore:
         """A client retrying a transition that went through (its answer was lost) gets 200."""
         if token is None:
             return state_of(job) == target and target.status != Status.PROCESSING
+        if target.status == Status.ERROR:
+            events = [Event.FAILED, Event.RETRY_SCHEDULED]
+        else:
+            move = next((m for m in (worker_move(s, target) for s in _FROM_PROCESSING) if m), None)
+            if move is None:
+                return False
+            events = [move.event]
         row = await self.history.find_one(
             {
                 "job_id": job["_id"],
                 "stage": target.stage,
-                "status": target.status,
                 "lease_token": token,
-                "event": {"$in": HOLDER_EVENTS},
+                "event": {"$in": events},
             }
         )
         return row is not None
@@ -375,32 +445,32 @@ class JobStore:
         return updated
 
     async def reap_expired(self) -> list[Job]:
-        """Return every job whose lease has expired to the queue at its stage."""
+        """An expired lease counts as a failed run: the job goes back to the queue at its
+        stage at once while runs are left, else it becomes a dead letter."""
         reaped = []
         now = self._clock()
-        while True:
-            job = await self._change(
-                {"status": Status.PROCESSING, "lease_expires_at": {"$lt": now}},
-                {
-                    "$set": {
-                        "status": Status.QUEUED,
-                        "lease_token": None,
-                        "lease_expires_at": None,
-                        "available_at": now,
-                        "progress": None,
-                        "progress_message": None,
-                    },
-                    "$inc": {"retries": 1},
-                },
+        message = "lease expired"
+        passes = (
+            ({"$gt": 0}, self._retry_update(now, message, 0)),
+            ({"$lte": 0}, self._dead_letter_update(now, message)),
+        )
+        for runs_left, update in passes:
+            query = {
+                "status": Status.PROCESSING,
+                "lease_expires_at": {"$lt": now},
+                "runs_left": runs_left,
+            }
+            while job := await self.change_state(
+                query,
+                update,
                 now=now,
                 event=Event.LEASE_EXPIRED,
                 worker_id=None,
                 token=None,
-                error_message="lease expired",
-            )
-            if job is None:
-                return reaped
-            reaped.append(job)
+                error_message=message,
+            ):
+                reaped.append(job)
+        return reaped
 
     # The one way a state changes
 
@@ -414,7 +484,7 @@ class JobStore:
 
         return await self._atomically(write)
 
-    async def _change(
+    async def change_state(
         self,
         query: dict[str, Any],
         update: dict[str, Any],
@@ -467,6 +537,15 @@ class JobStore:
             "error_message": error_message,
             "lease_token": token,
         }
+
+
+_LEASE_CLEARED = {
+    "lease_token": None,
+    "lease_expires_at": None,
+    "progress": None,
+    "progress_message": None,
+}
+_FROM_PROCESSING = [State(stage, Status.PROCESSING) for stage in (Stage.SCRAPER, Stage.NLP)]
 
 
 def _index_options(index: IndexModel) -> dict[str, Any]:

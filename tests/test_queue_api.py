@@ -60,7 +60,13 @@ async def test_add_after_an_error_queues_a_new_run(client):
     job_id = (await add(client, "com.whatsapp"))["job_id"]
     [job] = await claim(client, "scraper")
     failed = await update(
-        client, job_id, "scraper", "error", lease_token=job["lease_token"], error_message="boom"
+        client,
+        job_id,
+        "scraper",
+        "error",
+        lease_token=job["lease_token"],
+        error_message="boom",
+        retryable=False,
     )
     assert failed.json()["status"] == "error"
     response = await client.post("/queue/add", json={"app_id": "com.whatsapp"})
@@ -344,7 +350,13 @@ async def test_error_keeps_the_message_and_progress_is_stored(client):
         await client.post(f"/queue/{job_id}/heartbeat", json={"lease_token": token, "progress": 40})
     ).is_success
     failed = await update(
-        client, job_id, "scraper", "error", lease_token=token, error_message="store said 503"
+        client,
+        job_id,
+        "scraper",
+        "error",
+        lease_token=token,
+        error_message="store said 503",
+        retryable=False,
     )
     assert failed.json()["error_message"] == "store said 503"
     status = (await client.get("/queue/status/app.a")).json()
@@ -421,7 +433,9 @@ async def test_overview_counts_active_and_today(client):
     working = (await claim(client, "scraper", limit=2))[1]
     failing = (await add(client, "app.failing"))["job_id"]
     [job] = await claim(client, "scraper")
-    await update(client, failing, "scraper", "error", lease_token=job["lease_token"])
+    await update(
+        client, failing, "scraper", "error", lease_token=job["lease_token"], retryable=False
+    )
     overview = (await client.get("/queue/overview")).json()
     assert overview["timestamp"].endswith("Z")
     assert overview["done_jobs_today"] == 1 and overview["error_jobs_today"] == 1

@@ -141,7 +141,12 @@ class QueueController(Controller):
             )
             return claimed_job(job)
         job = await store.transition(
-            job_id, target, token=token, error_message=data.error_message, progress=data.progress
+            job_id,
+            target,
+            token=token,
+            error_message=data.error_message,
+            progress=data.progress,
+            retryable=data.retryable,
         )
         return _without_token(job)
 
