@@ -12,9 +12,11 @@ from litestar.openapi import OpenAPIConfig
 from service import __version__
 from service.db import connect
 from service.errors import EXCEPTION_HANDLERS
+from service.operator_actions import OperatorActions
 from service.results import ResultStore
 from service.routes.apps import AppResultsController
 from service.routes.health import health
+from service.routes.operator import OperatorController
 from service.routes.queue import QueueController
 from service.scheduler import start_scheduler
 from service.settings import Settings
@@ -39,7 +41,10 @@ def create_app(settings: Settings) -> Litestar:
                 "replica set: transactions on" if connection.replica_set else "standalone",
             )
         store = JobStore(
-            connection.database, client=connection.client, transactions=connection.replica_set
+            connection.database,
+            client=connection.client,
+            transactions=connection.replica_set,
+            retry=settings.retry,
         )
         await store.ensure_indexes()
         app.state.store = store
@@ -58,14 +63,18 @@ def create_app(settings: Settings) -> Litestar:
     def provide_results(state: State) -> ResultStore:
         return state.results
 
+    def provide_operator(state: State) -> OperatorActions:
+        return OperatorActions(state.store)
+
     def provide_settings() -> Settings:
         return settings
 
     return Litestar(
-        route_handlers=[QueueController, AppResultsController, health],
+        route_handlers=[QueueController, OperatorController, AppResultsController, health],
         dependencies={
             "store": Provide(provide_store, sync_to_thread=False),
             "results": Provide(provide_results, sync_to_thread=False),
+            "operator": Provide(provide_operator, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],

@@ -236,3 +236,15 @@ class RetryPolicy:
     max_retries: int = 3
     base_seconds: float = 2.0
     max_seconds: float = 300.0
+
+
+class InvalidField(QueueError):
+    """Input that parsed but means nothing here (a cursor from elsewhere, say): a 422."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"Invalid request: check {field}", [{"field": field, "message": message}])
+
+
+class NotAllowed(QueueError):
+    def __init__(self, message: str, job: dict) -> None:
+        super().__init__(message, {"current": {"stage": job["stage"], "status": job["status"]}})

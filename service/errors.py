@@ -15,7 +15,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
-from service.domain import JobNotFound, QueueError
+from service.domain import InvalidField, JobNotFound, QueueError
 from service.schemas import FIELD_CHOICES
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,11 @@ def error_response(
 
 
 def queue_error(_: Request, exc: QueueError) -> Response:
-    status = HTTP_404_NOT_FOUND if isinstance(exc, JobNotFound) else HTTP_409_CONFLICT
+    status = HTTP_409_CONFLICT
+    if isinstance(exc, JobNotFound):
+        status = HTTP_404_NOT_FOUND
+    elif isinstance(exc, InvalidField):
+        status = HTTP_422_UNPROCESSABLE_ENTITY
     return error_response(status, exc.message, exc.details, exc.retry)
 
 

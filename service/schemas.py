@@ -17,13 +17,14 @@ AppId = Annotated[
         examples=["com.spotify.music"],
     ),
 ]
+JobId = Annotated[str, Meta(min_length=1, max_length=64)]
 WorkerId = Annotated[str, Meta(min_length=1, max_length=200)]
 LeaseToken = Annotated[str, Meta(min_length=1, max_length=200)]
 Progress = Annotated[float, Meta(ge=0, le=100, description="Percent done, 0..100")]
 Message = Annotated[str, Meta(max_length=10_000)]
 WorkStage = Literal["scraper", "nlp"]
 StageFilter = Literal["scraper", "nlp", "done", "any"]
-StatusFilter = Literal["queued", "processing", "completed", "error", "any"]
+StatusFilter = Literal["queued", "processing", "completed", "error", "cancelled", "any"]
 
 FIELD_CHOICES = {
     "stage": [s.value for s in Stage],
@@ -36,6 +37,13 @@ class AddJob(Struct, forbid_unknown_fields=True):
     priority: Annotated[int, Meta(ge=1, le=10, description="10 is the most urgent")] = 5
     params: dict[str, Any] = {}
     force: Annotated[bool, Meta(description="Queue a new run even if the app is done")] = False
+    max_retries: (
+        Annotated[
+            int,
+            Meta(ge=0, le=20, description="Retries per stage (default REVIEW_QUEUE_MAX_RETRIES)"),
+        ]
+        | None
+    ) = None
 
 
 class AddResult(Struct, omit_defaults=True):
@@ -81,6 +89,7 @@ class JobView(Struct, omit_defaults=True):
     attempt: int
     retries: int
     params: dict[str, Any] = {}
+    max_retries: int | None = None
     available_at: str | None = None
     worker_id: str | None = None
     lease_expires_at: str | None = None
@@ -155,3 +164,25 @@ def history_row(row: dict[str, Any]) -> HistoryRow:
         worker_id=row.get("worker_id"),
         error_message=row.get("error_message"),
     )
+
+
+class DeadLetterPage(Struct):
+    jobs: list[JobView]
+    total: int
+    next_cursor: str | None
+
+
+class BulkRequeue(Struct, forbid_unknown_fields=True):
+    stage: WorkStage | None = None
+    job_ids: Annotated[list[JobId], Meta(max_length=1000)] | None = None
+
+
+class Skipped(Struct):
+    job_id: str
+    reason: str
+
+
+class BulkRequeueResult(Struct):
+    requeued: int
+    job_ids: list[str]
+    skipped: list[Skipped]

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from service.domain import RetryPolicy
+
 DEFAULT_DB = "review_queue"
 
 
@@ -12,9 +14,16 @@ class Settings:
     lease_seconds: int = 600
     reap_interval: float = 10.0
     timezone: str = "UTC"
+    max_retries: int = 3
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
     max_body_bytes: int = 1024 * 1024
     # Testing aid: make every store call yield to the event loop, so races can interleave.
     yield_store_calls: bool = False
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(self.max_retries, self.retry_base_seconds, self.retry_max_seconds)
 
     @property
     def embedded(self) -> bool:

@@ -92,6 +92,9 @@ class JobStore:
         self._transactions = transactions
         self._clock = clock
 
+    def now(self) -> datetime:
+        return self._clock()
+
     async def ensure_indexes(self) -> None:
         for collection, indexes in ((self.jobs, JOB_INDEXES), (self.history, HISTORY_INDEXES)):
             for index in indexes:

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from service.clock import as_utc
 from service.db import connect
-from service.domain import NLP_QUEUED, LeaseLost, Stage
+from service.domain import NLP_QUEUED, SCRAPER_ERROR, LeaseLost, RetryPolicy, Stage
 from service.store import JobStore
 
 
@@ -88,3 +89,33 @@ async def test_the_claim_query_is_served_by_its_index(store, backend):
         .explain()
     )
     assert "claim_order" in str(plan["queryPlanner"]["winningPlan"])
+
+
+async def test_backoff_doubles_per_attempt_up_to_the_cap(connection, clock):
+    policy = RetryPolicy(max_retries=5, base_seconds=2, max_seconds=5)
+    store = JobStore(connection.database, clock=clock, retry=policy, jitter=lambda: 0.0)
+    await store.ensure_indexes()
+    _, job = await store.add("a.flaky", priority=5, params={}, force=False)
+    delays = []
+    for _ in range(4):
+        claimed = await store.claim_next(Stage.SCRAPER, "w", 60)
+        failed = await store.transition(job["_id"], SCRAPER_ERROR, token=claimed["lease_token"])
+        delays.append((as_utc(failed["available_at"]) - clock.now).total_seconds())
+        clock.now = as_utc(failed["available_at"])
+    assert delays == [2, 4, 5, 5]
+
+
+async def test_an_expired_lease_on_the_last_run_is_a_dead_letter(connection, clock):
+    store = JobStore(connection.database, clock=clock, retry=RetryPolicy(max_retries=1))
+    await store.ensure_indexes()
+    _, job = await store.add("a.slow", priority=5, params={}, force=False)
+    for run in (1, 2):
+        claimed = await store.claim_next(Stage.SCRAPER, f"w{run}", 10)
+        assert claimed["attempt"] == run
+        clock.now += timedelta(seconds=11)
+        [reaped] = await store.reap_expired()
+    assert (reaped["status"], reaped["error_message"]) == ("error", "lease expired")
+    assert "active" not in reaped
+    rows = await store.history_of(job["_id"])
+    assert [r["event"] for r in rows][-1] == "lease_expired"
+    assert [(r["stage"], r["status"]) for r in rows][-1] == ("scraper", "error")

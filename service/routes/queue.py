@@ -54,7 +54,11 @@ class QueueController(Controller):
     )
     async def add(self, data: JSONBody[AddJob], store: StoreDep) -> Response[AddResult]:
         outcome, job = await store.add(
-            data.app_id, priority=data.priority, params=data.params, force=data.force
+            data.app_id,
+            priority=data.priority,
+            params=data.params,
+            force=data.force,
+            max_retries=data.max_retries,
         )
         if outcome == "created":
             result = AddResult(status="queued", stage=job["stage"], job_id=job["_id"])

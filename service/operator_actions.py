@@ -1,0 +1,142 @@
+"""What an operator does to jobs: list dead letters, requeue them, cancel jobs.
+
+Every action is a compare-and-set through JobStore.change_state, so it writes its history row
+(worker id `operator`) like any other state change.
+"""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from service.clock import as_utc, iso
+from service.domain import Event, InvalidField, NotAllowed, Stage, Status
+from service.store import Job, JobStore
+
+OPERATOR = "operator"
+NEWEST_FIRST = [("finished_at", -1), ("_id", -1)]
+
+
+class OperatorActions:
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+
+    async def dead_letters(
+        self, stage: Stage | None, limit: int, cursor: str | None
+    ) -> tuple[list[Job], int, str | None]:
+        """Jobs left in error, newest first: (page, total, next_cursor)."""
+        query: dict[str, Any] = {"status": Status.ERROR}
+        if stage is not None:
+            query["stage"] = stage
+        total = await self.store.jobs.count_documents(query)
+        if cursor:
+            finished_at, job_id = _decode_cursor(cursor)
+            query["$or"] = [
+                {"finished_at": {"$lt": finished_at}},
+                {"finished_at": finished_at, "_id": {"$lt": job_id}},
+            ]
+        found = self.store.jobs.find(query, sort=NEWEST_FIRST, limit=limit + 1)
+        page = await found.to_list(None)
+        next_cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
+        return page[:limit], total, next_cursor
+
+    async def requeue(self, job_id: str) -> Job:
+        """A dead letter goes back to the queue at the stage it failed in, runs reset."""
+        job = await self.store.get(job_id)
+        if job["status"] != Status.ERROR:
+            raise NotAllowed("Only a job in error (a dead letter) can be requeued", job)
+        now = self.store.now()
+        runs = 1 + job.get("max_retries", self.store.retry.max_retries)
+        update = {
+            "$set": {
+                "status": Status.QUEUED,
+                "active": True,
+                "attempt": 0,
+                "runs_left": runs,
+                "available_at": now,
+                "finished_at": None,
+            }
+        }
+        try:
+            changed = await self.store.change_state(
+                {"_id": job_id, "status": Status.ERROR},
+                update,
+                now=now,
+                event=Event.REQUEUED,
+                worker_id=OPERATOR,
+                token=None,
+            )
+        except DuplicateKeyError:
+            raise NotAllowed(
+                "The app already has a queued or processing job; requeue it after that one", job
+            ) from None
+        if changed is None:
+            raise NotAllowed("The job left the error state while requeueing it", job)
+        return changed
+
+    async def requeue_many(
+        self, stage: Stage | None, job_ids: list[str] | None
+    ) -> tuple[list[str], list[dict[str, str]]]:
+        """Requeue dead letters by stage and/or id: (requeued ids, skipped with reasons)."""
+        query: dict[str, Any] = {"status": Status.ERROR}
+        if stage is not None:
+            query["stage"] = stage
+        if job_ids is not None:
+            query["_id"] = {"$in": job_ids}
+        candidates = [j["_id"] for j in await self.store.jobs.find(query).to_list(None)]
+        requeued, skipped = [], []
+        for job_id in candidates:
+            try:
+                requeued.append((await self.requeue(job_id))["_id"])
+            except NotAllowed as refused:
+                skipped.append({"job_id": job_id, "reason": refused.message})
+        for job_id in job_ids or []:
+            if job_id not in candidates:
+                skipped.append({"job_id": job_id, "reason": "not a dead letter (or no such job)"})
+        return requeued, skipped
+
+    async def cancel(self, job_id: str) -> Job:
+        """Any job not yet completed becomes cancelled; its worker's next call gets 409."""
+        job = await self.store.get(job_id)
+        if job["status"] == Status.CANCELLED:
+            return job
+        if job["status"] == Status.COMPLETED:
+            raise NotAllowed("A completed job cannot be cancelled", job)
+        now = self.store.now()
+        changed = await self.store.change_state(
+            {"_id": job_id, "status": {"$in": [Status.QUEUED, Status.PROCESSING, Status.ERROR]}},
+            {
+                "$set": {
+                    "status": Status.CANCELLED,
+                    "lease_token": None,
+                    "lease_expires_at": None,
+                    "finished_at": now,
+                },
+                "$unset": {"active": ""},
+            },
+            now=now,
+            event=Event.CANCELLED,
+            worker_id=OPERATOR,
+            token=None,
+        )
+        if changed is None:
+            return await self.cancel(job_id)  # it moved meanwhile: decide again
+        return changed
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = json.dumps([iso(job["finished_at"]), job["_id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        finished_at, job_id = json.loads(raw)
+        when = as_utc(datetime.fromisoformat(finished_at.replace("Z", "+00:00")))
+    except (binascii.Error, ValueError, TypeError, AttributeError):
+        raise InvalidField("cursor", "Not a cursor this listing gave out") from None
+    return when, str(job_id)

@@ -1,0 +1,77 @@
+"""Operator actions on the queue: dead letters, requeue, cancel."""
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from service.domain import Stage
+from service.operator_actions import OperatorActions
+from service.routes.docs import errors
+from service.schemas import (
+    BulkRequeue,
+    BulkRequeueResult,
+    DeadLetterPage,
+    JobView,
+    Skipped,
+    WorkStage,
+    job_view,
+)
+
+OperatorDep = NamedDependency[OperatorActions]
+
+
+class OperatorController(Controller):
+    path = "/queue"
+    tags = ["operator"]
+
+    @get(
+        "/dead-letter",
+        summary="Jobs left in error (no runs left, or not retryable), newest first",
+        responses=errors(422),
+    )
+    async def dead_letters(
+        self,
+        operator: OperatorDep,
+        stage: Annotated[WorkStage | None, QueryParameter()] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+    ) -> DeadLetterPage:
+        jobs, total, next_cursor = await operator.dead_letters(
+            Stage(stage) if stage else None, limit, cursor
+        )
+        return DeadLetterPage([job_view(j) for j in jobs], total, next_cursor)
+
+    @post(
+        "/dead-letter/requeue",
+        status_code=HTTP_200_OK,
+        summary="Requeue dead letters in bulk, by stage and/or job ids",
+        responses=errors(400, 413, 422),
+    )
+    async def requeue_many(
+        self, data: JSONBody[BulkRequeue], operator: OperatorDep
+    ) -> BulkRequeueResult:
+        requeued, skipped = await operator.requeue_many(
+            Stage(data.stage) if data.stage else None, data.job_ids
+        )
+        return BulkRequeueResult(len(requeued), requeued, [Skipped(**s) for s in skipped])
+
+    @post(
+        "/{job_id:str}/requeue",
+        status_code=HTTP_200_OK,
+        summary="A job in error goes back to the queue at the stage it failed in, runs reset",
+        responses=errors(404, 409),
+    )
+    async def requeue(self, job_id: FromPath[str], operator: OperatorDep) -> JobView:
+        return job_view(await operator.requeue(job_id))
+
+    @post(
+        "/{job_id:str}/cancel",
+        status_code=HTTP_200_OK,
+        summary="Cancel a job that is not completed; its worker gets 409 on its next call",
+        responses=errors(404, 409),
+    )
+    async def cancel(self, job_id: FromPath[str], operator: OperatorDep) -> JobView:
+        return job_view(await operator.cancel(job_id))
