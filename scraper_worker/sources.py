@@ -20,16 +20,15 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, Protocol
 
-from google_play_scraper import Sort
-from google_play_scraper import app as gp_app
-from google_play_scraper.constants.element import ElementSpecs
-from google_play_scraper.constants.request import Formats
-from google_play_scraper.exceptions import NotFoundError
-
-# reviews() itself swallows every error (see GooglePlaySource): use the one-page fetch under it.
-from google_play_scraper.features.reviews import _fetch_review_items
-
 from queue_client.errors import NonRetryableError
+from scraper_worker.google_play import (
+    ElementSpecs,
+    Formats,
+    NotFoundError,
+    Sort,
+    _fetch_review_items,
+)
+from scraper_worker.google_play import app_details as gp_app
 
 log = logging.getLogger(__name__)
 

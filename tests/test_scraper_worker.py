@@ -683,3 +683,11 @@ def test_python_dash_m_runs_the_cli():
     )
     assert result.returncode == 0, result.stderr
     assert "python -m scraper_worker" in result.stdout and "--max-reviews" in result.stdout
+
+
+def test_importing_the_google_play_source_keeps_tls_verification_on():
+    import ssl
+
+    import scraper_worker.sources  # noqa: F401
+
+    assert ssl._create_default_https_context is ssl.create_default_context
