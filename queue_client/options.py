@@ -1,0 +1,118 @@
+"""worker_options: the command-line flags every worker shares, each with an environment variable.
+
+    @click.command()
+    @worker_options
+    def main(api_url, worker_id, concurrency, lease_seconds, grace_seconds, log_level):
+        client = QueueClient(api_url, worker_id=worker_id)
+        run_worker(Worker(client, "scraper", process, concurrency=concurrency, ...))
+
+or, with the same flags, ``run_worker(worker_from_options("scraper", process, **options))``.
+--log-level configures logging as soon as it is parsed.
+"""
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from queue_client.client import QueueClient
+from queue_client.worker import Processor, Worker
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _configure_logging(_ctx: click.Context, _param: click.Parameter, level: str) -> str:
+    level = level.upper()
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    if level != "DEBUG":  # httpx logs every request at INFO: one per poll
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    return level
+
+
+WORKER_OPTIONS = [
+    click.option(
+        "--api-url",
+        envvar="REVIEW_QUEUE_API_URL",
+        default=DEFAULT_API_URL,
+        show_default=True,
+        help="Base URL of the review-queue service.",
+    ),
+    click.option(
+        "--worker-id",
+        envvar="REVIEW_QUEUE_WORKER_ID",
+        default=default_worker_id,
+        show_default="<hostname>-<pid>",
+        help="Who holds the leases of this process's jobs.",
+    ),
+    click.option(
+        "--concurrency",
+        envvar="REVIEW_QUEUE_CONCURRENCY",
+        default=1,
+        type=click.IntRange(min=1),
+        show_default=True,
+        help="Jobs processed at once by this process.",
+    ),
+    click.option(
+        "--lease-seconds",
+        envvar="REVIEW_QUEUE_WORKER_LEASE_SECONDS",
+        default=None,
+        type=click.IntRange(1, 3600),
+        help="Lease asked for on each claim  [default: the service's]",
+    ),
+    click.option(
+        "--grace-seconds",
+        envvar="REVIEW_QUEUE_GRACE_SECONDS",
+        default=30.0,
+        type=click.FloatRange(min=0),
+        show_default=True,
+        help="On SIGTERM/SIGINT, how long running jobs may take before they are handed back.",
+    ),
+    click.option(
+        "--log-level",
+        envvar="REVIEW_QUEUE_LOG_LEVEL",
+        default="INFO",
+        type=click.Choice(LOG_LEVELS, case_sensitive=False),
+        show_default=True,
+        callback=_configure_logging,
+        help="Logging threshold.",
+    ),
+]
+
+
+def worker_options(command: Callable) -> Callable:
+    """Add the shared worker flags to a click command (passed as keyword arguments)."""
+    for option in reversed(WORKER_OPTIONS):
+        command = option(command)
+    return command
+
+
+def worker_from_options(
+    stage: str,
+    processor: Processor,
+    *,
+    api_url: str,
+    worker_id: str,
+    concurrency: int = 1,
+    lease_seconds: int | None = None,
+    grace_seconds: float = 30.0,
+    **_others: Any,
+) -> Worker:
+    """A Worker (and its QueueClient) built from the values of worker_options."""
+    client = QueueClient(api_url, worker_id=worker_id)
+    return Worker(
+        client,
+        stage,
+        processor,
+        concurrency=concurrency,
+        lease_seconds=lease_seconds,
+        grace_seconds=grace_seconds,
+    )
