@@ -106,6 +106,11 @@ class QueueClient:
         }
         return await self._update(job, body)
 
+    async def release(self, job: dict) -> dict:
+        """Hand an unfinished job back: queued again at once, the run not counted."""
+        body = {"stage": job["stage"], "status": "queued", "lease_token": job["lease_token"]}
+        return await self._update(job, body)
+
     async def _update(self, job: dict, body: dict[str, Any]) -> dict:
         path = f"/queue/{_seg(job['job_id'])}/update"
         return await self._call("POST", path, body=body, lease=JOB_GONE, retry_for=None)

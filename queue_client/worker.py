@@ -4,8 +4,9 @@ While a processor runs, its lease is extended by a heartbeat every third of the 
 outcome is reported with the lease token: returning finishes the stage, raising fails the job
 (NonRetryableError: retryable=false). A lost lease (409 on a heartbeat) cancels the processor
 and reports nothing. stop() (SIGTERM/SIGINT under run_worker) stops claiming, gives running
-jobs `grace_seconds` to end, then hands the rest back (fail, retryable=true) so nothing waits
-for a lease to expire. An unreachable service is waited out with backoff; nothing crashes.
+jobs `grace_seconds` to end, then hands the rest back (released: queued again at once, the
+run not counted) so nothing waits for a lease to expire. An unreachable service is waited
+out with backoff; nothing crashes.
 """
 
 import asyncio
@@ -244,9 +245,11 @@ class Worker:
         if context.lease_lost or isinstance(error, LeaseLostError):
             log.warning("Job %s: lease lost; dropping its result, reporting nothing", job_id)
             return
-        if processor.cancelled():
-            message = SHUTDOWN_MESSAGE if run.handed_back else "the processor was cancelled"
-            await self._send(context, message, retryable=True)
+        if processor.cancelled() and run.handed_back:
+            log.warning("Job %s: %s", job_id, SHUTDOWN_MESSAGE)
+            await self._send(context, None, release=True)
+        elif processor.cancelled():
+            await self._send(context, "the processor was cancelled", retryable=True)
         elif error is not None:
             retryable = not isinstance(error, NonRetryableError)
             log.error(
@@ -262,10 +265,14 @@ class Worker:
             await self._send(context, None)
             log.info("Job %s: %s stage done in %.1fs", job_id, context.job.get("stage"), elapsed)
 
-    async def _send(self, context: JobContext, failure: str | None, *, retryable=True) -> None:
-        """finish (failure None) or fail; the client retries until the service answers."""
+    async def _send(
+        self, context: JobContext, failure: str | None, *, retryable=True, release=False
+    ) -> None:
+        """finish (failure None), fail, or release; the client retries until it is answered."""
         try:
-            if failure is None:
+            if release:
+                await self.client.release(context.job)
+            elif failure is None:
                 await self.client.finish(context.job)
             else:
                 await self.client.fail(context.job, failure, retryable=retryable)

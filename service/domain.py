@@ -27,6 +27,7 @@ class Event(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     RETRY_SCHEDULED = "retry_scheduled"
+    RELEASED = "released"
     LEASE_EXPIRED = "lease_expired"
     REQUEUED = "requeued"
     CANCELLED = "cancelled"
@@ -119,6 +120,16 @@ TRANSITIONS: list[Transition] = [
             Event.FAILED,
             Actor.WORKER,
             "the stage failed for good: not retryable, or no runs left (dead letter)",
+        )
+    ),
+    *_per_work_stage(
+        lambda queued, processing, error: Transition(
+            processing,
+            queued,
+            Event.RELEASED,
+            Actor.WORKER,
+            "the worker hands it back unfinished (shutting down): queued again at once, "
+            "the run not counted",
         )
     ),
     *_per_work_stage(

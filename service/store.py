@@ -27,6 +27,7 @@ from service.domain import (
     Stage,
     State,
     Status,
+    Transition,
     TransitionNotAllowed,
     retry_delay,
     worker_move,
@@ -299,33 +300,24 @@ class JobStore:
     ) -> Job:
         """A worker moves its processing job along the lifecycle, fenced by its lease token.
 
-        A reported error with runs left goes back to the queue after a backoff instead.
+        A reported error with runs left goes back to the queue after a backoff instead; a job
+        handed back unfinished (released) goes back at once, its run not counted.
         """
         for _ in range(5):
             job = await self.get(job_id)
             current = state_of(job)
             move = worker_move(current, target)
-            if move is None or target.status == Status.PROCESSING:
-                if await self._already_happened(job, target, token):
-                    return job
+            refused = move is None or target.status == Status.PROCESSING
+            stale = token is not None and token != job.get("lease_token")
+            if (refused or stale) and await self._already_happened(job, target, token):
+                return job
+            if refused:
                 raise TransitionNotAllowed(current, target)
             held_token = self._check_lease(job, token)
             now = self._clock()
-            if target.status == Status.ERROR:
-                message = error_message or "failed without a message"
-                if retryable and job.get("runs_left", 0) > 0:
-                    delay = retry_delay(
-                        job["attempt"],
-                        self.retry.base_seconds,
-                        self.retry.max_seconds,
-                        self._jitter(),
-                    )
-                    update, event = self._retry_update(now, message, delay), Event.RETRY_SCHEDULED
-                else:
-                    update, event = self._dead_letter_update(now, message), Event.FAILED
-            else:
-                update, event = self._advance(job, target, now, progress), move.event
-                message = None
+            update, event, message = self._outcome(
+                job, move, now, error_message, progress, retryable
+            )
             changed = await self.change_state(
                 {"_id": job_id, "status": Status.PROCESSING, "lease_token": held_token},
                 update,
@@ -338,6 +330,29 @@ class JobStore:
             if changed is not None:
                 return changed
         raise QueueError("The job changed while updating it; try again", {"job_id": job_id})
+
+    def _outcome(
+        self,
+        job: Job,
+        move: Transition,
+        now: datetime,
+        error_message: str | None,
+        progress: float | None,
+        retryable: bool,
+    ) -> tuple[dict, Event, str | None]:
+        """What a worker's move does to the job: (update, history event, error message)."""
+        if move.event == Event.RELEASED:
+            return self._release_update(now), move.event, None
+        if move.event != Event.FAILED:
+            return self._advance(job, move.to, now, progress), move.event, None
+        message = error_message or "failed without a message"
+        if retryable and job.get("runs_left", 0) > 0:
+            policy = self.retry
+            delay = retry_delay(
+                job["attempt"], policy.base_seconds, policy.max_seconds, self._jitter()
+            )
+            return self._retry_update(now, message, delay), Event.RETRY_SCHEDULED, message
+        return self._dead_letter_update(now, message), Event.FAILED, message
 
     def _advance(self, job: Job, target: State, now: datetime, progress: float | None) -> dict:
         fields: dict[str, Any] = {
@@ -357,6 +372,12 @@ class JobStore:
             fields["finished_at"] = now
             update["$unset"] = {"active": ""}
         return update
+
+    @staticmethod
+    def _release_update(now: datetime) -> dict:
+        """Handed back unfinished by its worker: claimable again at once, the run not counted."""
+        fields = {**_LEASE_CLEARED, "status": Status.QUEUED, "available_at": now}
+        return {"$set": fields, "$inc": {"runs_left": 1}}
 
     @staticmethod
     def _retry_update(now: datetime, message: str, delay: float) -> dict:
@@ -392,10 +413,10 @@ class JobStore:
         if target.status == Status.ERROR:
             events = [Event.FAILED, Event.RETRY_SCHEDULED]
         else:
-            move = next((m for m in (worker_move(s, target) for s in _FROM_PROCESSING) if m), None)
-            if move is None:
+            moves = (worker_move(state, target) for state in _FROM_PROCESSING)
+            events = [move.event for move in moves if move is not None]
+            if not events:
                 return False
-            events = [move.event]
         row = await self.history.find_one(
             {
                 "job_id": job["_id"],

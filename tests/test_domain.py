@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 
 from service.domain import (
@@ -29,7 +31,7 @@ def event(frm, to):
 
 def test_the_seed_lifecycle_is_allowed_in_order():
     path = [SCRAPER_QUEUED, SCRAPER_PROCESSING, NLP_QUEUED, NLP_PROCESSING, DONE_COMPLETED]
-    events = [event(a, b) for a, b in zip(path, path[1:], strict=False)]
+    events = [event(a, b) for a, b in pairwise(path)]
     assert events == [Event.CLAIMED, Event.STAGE_FINISHED, Event.CLAIMED, Event.COMPLETED]
 
 
@@ -45,7 +47,7 @@ def test_skipping_a_stage_or_going_back_is_refused_to_workers():
     assert event(SCRAPER_PROCESSING, DONE_COMPLETED) is None
     assert event(NLP_QUEUED, SCRAPER_QUEUED) is None
     assert event(DONE_COMPLETED, SCRAPER_QUEUED) is None
-    assert event(SCRAPER_PROCESSING, SCRAPER_QUEUED) is None, "retries are the service's call"
+    assert event(SCRAPER_PROCESSING, SCRAPER_QUEUED) == Event.RELEASED, "a hand-back, not a retry"
     assert event(SCRAPER_ERROR, SCRAPER_QUEUED) is None, "requeue is the operator's call"
 
 
@@ -63,7 +65,7 @@ def test_terminal_states_allow_workers_nothing():
 
 
 def test_allowed_from_lists_every_worker_exit_of_a_state():
-    assert allowed_from(SCRAPER_PROCESSING) == sorted([NLP_QUEUED, SCRAPER_ERROR])
+    assert allowed_from(SCRAPER_PROCESSING) == sorted([NLP_QUEUED, SCRAPER_ERROR, SCRAPER_QUEUED])
     assert allowed_from(NLP_QUEUED) == [NLP_PROCESSING]
 
 

@@ -94,6 +94,21 @@ async def test_repeating_a_failure_report_answers_200_and_writes_one_row(client)
     assert [r["event"] for r in await history(client, job_id)].count("retry_scheduled") == 1
 
 
+async def test_a_released_job_is_queued_at_once_without_using_a_run(client):
+    job_id = (await add(client, "app.redeploy", max_retries=0))["job_id"]
+    for _ in range(3):
+        [job] = await claim(client, "scraper")
+        released = await update(client, job_id, "scraper", "queued", lease_token=job["lease_token"])
+        assert released.status_code == 200, released.text
+        assert (released.json()["status"], released.json()["retries"]) == ("queued", 0)
+    [job] = await claim(client, "scraper")
+    assert job["attempt"] == 4, "every claim is counted as an attempt"
+    dead = await fail(client, job)
+    assert dead["status"] == "error", "max_retries 0: the one counted run failed"
+    events = [r["event"] for r in await history(client, job_id)]
+    assert events.count("released") == 3 and events[-1] == "failed"
+
+
 async def test_dead_letters_page_newest_first_and_filter_by_stage(client):
     for n in range(5):
         await add(client, f"app.{n}")

@@ -31,7 +31,6 @@ from queue_client import (
     worker_options,
 )
 from queue_client.backoff import BackoffPolicy
-from queue_client.worker import SHUTDOWN_MESSAGE
 from tests.serving import (
     free_port,
     log_text,
@@ -426,10 +425,10 @@ async def test_a_job_outliving_the_grace_period_is_handed_back_before_its_lease_
 
     assert time.monotonic() - began < 3
     job = await job_of(api, job_id)
-    assert (job["stage"], job["status"]) in {("scraper", "error"), ("scraper", "queued")}
-    assert job["error_message"] == SHUTDOWN_MESSAGE
+    assert (job["stage"], job["status"], job["retries"]) == ("scraper", "queued", 0)
+    assert parse_time(job["available_at"]) <= parse_time(job["updated_at"]), "no backoff"
     handed_back = (await history_of(api, job_id))[-1]
-    assert handed_back["event"] in {"failed", "retry_scheduled"}
+    assert handed_back["event"] == "released"
     assert parse_time(handed_back["timestamp"]) < parse_time(started[0]["lease_expires_at"])
 
 
@@ -453,7 +452,7 @@ async def test_stop_while_idle_returns_promptly(service: str) -> None:
     ("sleep", "grace", "outcome"),
     [
         (1.5, 10, {("nlp", "queued", None)}),
-        (60, 1, {("scraper", "error", SHUTDOWN_MESSAGE), ("scraper", "queued", SHUTDOWN_MESSAGE)}),
+        (60, 1, {("scraper", "queued", None)}),
     ],
     ids=["finishes-in-grace", "handed-back"],
 )
@@ -720,7 +719,7 @@ async def test_shutdown_is_bounded_when_the_hand_back_cannot_reach_the_service(
 
     assert time.monotonic() - began < 1.5
     assert len(fake.calls("/update")) > 1  # the hand-back was retried while there was time
-    assert fake.calls("/update")[0]["error_message"] == SHUTDOWN_MESSAGE
+    assert fake.calls("/update")[0]["status"] == "queued"  # a release, retried
     assert any("could not report its outcome" in r.getMessage() for r in caplog.records)
 
 
@@ -744,7 +743,8 @@ async def test_a_second_stop_hands_running_jobs_back_at_once() -> None:
         await task
     await worker.client.aclose()
     [handed_back] = fake.calls("/update")
-    assert (handed_back["error_message"], handed_back["retryable"]) == (SHUTDOWN_MESSAGE, True)
+    assert (handed_back["stage"], handed_back["status"]) == ("scraper", "queued")
+    assert "error_message" not in handed_back
 
 
 async def test_idle_polls_back_off_and_reset_when_a_job_arrives() -> None:
