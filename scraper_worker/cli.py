@@ -2,12 +2,12 @@
 
 import logging
 import socket
+from typing import Any
 
 import click
 
-from queue_client.client import QueueClient
-from queue_client.options import worker_options
-from queue_client.worker import Worker, run_worker
+from queue_client.options import worker_from_options, worker_options
+from queue_client.worker import run_worker
 from scraper_worker.processor import DEFAULT_MAX_REVIEWS, STAGE, make_processor
 from scraper_worker.sources import FixtureSource, GooglePlaySource, fixture_app_ids, make_source
 
@@ -59,12 +59,7 @@ def main(
     max_reviews: int,
     fixture_delay: float,
     http_timeout: float,
-    api_url: str,
-    worker_id: str,
-    concurrency: int,
-    lease_seconds: int | None,
-    grace_seconds: float,
-    log_level: str,
+    **options: Any,
 ) -> None:
     """Claim "scraper" jobs from the review-queue service, fetch each app's newest reviews
     and post them to the service in batches of at most 200.
@@ -78,14 +73,6 @@ def main(
     processor = make_processor(
         make_source(source, fixture_delay=fixture_delay), max_reviews=max_reviews
     )
-    client = QueueClient(api_url, worker_id=worker_id)
-    worker = Worker(
-        client,
-        STAGE,
-        processor,
-        concurrency=concurrency,
-        lease_seconds=lease_seconds,
-        grace_seconds=grace_seconds,
-    )
+    worker = worker_from_options(STAGE, processor, **options)
     log.info("Scraper source %s, at most %d reviews per job", source, max_reviews)
     run_worker(worker)
