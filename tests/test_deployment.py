@@ -9,6 +9,7 @@
 """
 
 import importlib
+import os
 import re
 import shutil
 import subprocess
@@ -177,14 +178,14 @@ def check_structure(compose: dict) -> None:
 
 
 def compose_cli() -> list[str] | None:
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    if shutil.which("docker"):
+    if found := shutil.which("docker-compose"):
+        return [found]
+    if docker := shutil.which("docker"):
         probe = subprocess.run(
-            ["docker", "compose", "version"], capture_output=True, text=True, timeout=60
+            [docker, "compose", "version"], capture_output=True, text=True, timeout=60
         )
         if probe.returncode == 0:
-            return ["docker", "compose"]
+            return [docker, "compose"]
     return None
 
 
@@ -195,8 +196,10 @@ def render_config(env_file: Path) -> subprocess.CompletedProcess:
             "docker-compose is not installed: `apt-get install -y docker-compose` "
             "(or Docker's compose plugin) to validate compose.yaml"
         )
-    # Nothing from this shell or a developer's .env: only the file given.
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(env_file.parent)}
+    # No variable from this shell and no developer's .env: only the file given. (HOME and
+    # DOCKER_CONFIG stay, for finding the compose plugin.)
+    keep = ("PATH", "HOME", "DOCKER_CONFIG")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
     return subprocess.run(
         [*cli, "-f", str(COMPOSE), "--env-file", str(env_file), "config"],
         cwd=ROOT,
