@@ -126,3 +126,56 @@ def serve(host: str, port: int, **options: Any) -> None:
 
     app = create_app(settings_from(options))
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
+
+
+@main.command()
+@click.option(
+    "--port",
+    default=0,
+    type=click.IntRange(0, 65535),
+    show_default=True,
+    help="Loopback port of the service while the demo runs; 0 picks a free one.",
+)
+@click.option(
+    "--apps",
+    multiple=True,
+    metavar="APP_ID[,APP_ID...]",
+    help="Fixture apps to process (repeatable)  [default: all five]",
+)
+@click.option(
+    "--unknown-app",
+    default="com.example.unknown",
+    show_default=True,
+    help="An app the fixtures do not know, to show a dead letter; '' for none.",
+)
+@click.option(
+    "--timeout",
+    default=90.0,
+    type=click.FloatRange(1, 3600),
+    show_default=True,
+    help="Seconds before the demo gives up on apps that did not finish (exit code 1).",
+)
+@click.option(
+    "--fixture-delay",
+    default=0.05,
+    type=click.FloatRange(0, 10),
+    show_default=True,
+    help="Seconds the scraper waits before each page of reviews after the first.",
+)
+@click.option(
+    "--log-level",
+    default="WARNING",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    show_default=True,
+    help="Logging threshold of the service and the workers.",
+)
+def demo(**options: Any) -> None:
+    """Run the service (embedded store), a scraper worker on the shipped fixtures and an NLP
+    worker in this process, add the demo apps and show their progress and summaries."""
+    from service.demo import DemoOptions, run_demo
+
+    try:
+        demo_options = DemoOptions.build(**options)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--apps / --unknown-app") from exc
+    raise SystemExit(run_demo(demo_options))

@@ -1,0 +1,109 @@
+"""`review-queue demo` as a user runs it (here without a terminal, as in CI): it exits 0 and
+prints every demo app's summary, with figures that match the shipped fixtures, and the
+unknown app's error."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from service.demo import DEMO_APPS, UNKNOWN_APP
+from tests.serving import ROOT, process_env
+
+pytestmark = pytest.mark.slow
+
+# The demo takes about 20 s alone; a busy machine (a parallel test run) may slow it down.
+DEMO_TIMEOUT = 120  # its own: past this it gives up and exits 1
+PROCESS_TIMEOUT = 180  # ours: it must have exited by itself well before this
+
+
+def fixture_reviews(app_id: str) -> list[dict]:
+    document = json.loads((ROOT / "scraper_worker" / "data" / f"{app_id}.json").read_text())
+    return [dict(zip(document["columns"], row, strict=True)) for row in document["reviews"]]
+
+
+@pytest.fixture(scope="module")
+def demo_output() -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "demo", "--timeout", str(DEMO_TIMEOUT)],
+        cwd=ROOT,
+        env=process_env({"COLUMNS": "120"}),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    return result.stdout
+
+
+def summary_block(output: str, app_id: str) -> str:
+    """The lines of `app_id`'s summary: from its title line to the next blank line."""
+    section = output.split("Summaries (GET /apps/{app_id}/summary)", 1)[1]
+    match = re.search(rf"^{re.escape(app_id)}\n(.*?)(?:\n\n|\Z)", section, re.M | re.S)
+    assert match, f"no summary of {app_id} in:\n{section}"
+    return match[1]
+
+
+def figure(block: str, label: str) -> str:
+    match = re.search(rf"^\s+{label}\s{{2,}}(.+)$", block, re.M)
+    assert match, f"no {label!r} in:\n{block}"
+    return match[1].strip()
+
+
+@pytest.mark.parametrize("app_id", DEMO_APPS)
+def test_each_demo_app_ends_with_its_summary(demo_output, app_id):
+    reviews = fixture_reviews(app_id)
+    block = summary_block(demo_output, app_id)
+
+    assert figure(block, "reviews") == str(len(reviews))
+    average = round(sum(review["score"] for review in reviews) / len(reviews), 2)
+    assert figure(block, "average rating") == f"{average:.2f} / 5"
+    sentiment = re.fullmatch(
+        r"positive (\d+) \(\d+%\), neutral (\d+) \(\d+%\), negative (\d+) \(\d+%\)",
+        figure(block, "sentiment"),
+    )
+    assert sentiment, block
+    assert sum(map(int, sentiment.groups())) == len(reviews)
+    languages = re.findall(r"([\w-]+) (\d+)", figure(block, "languages"))
+    assert sum(int(n) for _, n in languages) == len(reviews)
+    assert dict(languages).get("en"), block
+    assert figure(block, "positive keywords") != "none"
+    assert figure(block, "negative keywords") != "none"
+
+
+def test_progress_is_readable_without_a_terminal(demo_output):
+    # one plain line per change of stage or status, no terminal control codes
+    assert "\x1b[" not in demo_output
+    for app_id in DEMO_APPS:
+        assert re.search(rf"^\s+[\d.]+s  {re.escape(app_id)} +done/completed$", demo_output, re.M)
+    assert re.search(
+        rf"^\s+[\d.]+s  {re.escape(UNKNOWN_APP)} +scraper/error  app not found", demo_output, re.M
+    )
+
+
+def test_the_unknown_app_is_a_dead_letter_with_its_reason(demo_output):
+    assert f"{UNKNOWN_APP}  scraper/error (a dead letter)" in demo_output
+    assert re.search(rf"^\s+error\s+app not found: {re.escape(UNKNOWN_APP)}", demo_output, re.M)
+
+
+def test_the_overview_counts_the_day(demo_output):
+    assert "active 0, done today 5, errors today 1" in demo_output
+    assert "done/completed 5, scraper/error 1" in demo_output
+    assert re.search(r"^Demo finished in [\d.]+s", demo_output, re.M)
+
+
+def test_unknown_demo_apps_are_refused_before_anything_starts():
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "demo", "--apps", "com.spotify.music,com.nope"],
+        cwd=ROOT,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "not a fixture app: com.nope" in result.stderr
