@@ -377,7 +377,7 @@ class JobStore:
     def _release_update(now: datetime) -> dict:
         """Handed back unfinished by its worker: claimable again at once, the run not counted."""
         fields = {**_LEASE_CLEARED, "status": Status.QUEUED, "available_at": now}
-        return {"$set": fields, "$inc": {"runs_left": 1}}
+        return {"$set": fields, "$inc": {"runs_left": 1, "attempt": -1}}
 
     @staticmethod
     def _retry_update(now: datetime, message: str, delay: float) -> dict:

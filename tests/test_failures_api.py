@@ -59,6 +59,17 @@ async def test_a_retryable_failure_goes_back_to_the_queue_after_a_backoff(client
     assert status["status"] == "processing" and status["retries"] == 1
 
 
+async def test_a_release_does_not_lengthen_the_next_backoff(client):
+    await add(client, "app.redeploy")
+    for _ in range(3):
+        [job] = await claim(client, "scraper")
+        await update(client, job["job_id"], "scraper", "queued", lease_token=job["lease_token"])
+    [job] = await claim(client, "scraper")
+    after = await fail(client, job)
+    delay = parse(after["available_at"]) - parse(after["updated_at"])
+    assert delay <= timedelta(seconds=0.55), "the first counted failure waits the base delay"
+
+
 async def test_a_stage_runs_at_most_one_plus_max_retries_times(client):
     job_id = (await add(client, "app.doomed", max_retries=1))["job_id"]
     [first] = await claim(client, "scraper")
@@ -102,7 +113,7 @@ async def test_a_released_job_is_queued_at_once_without_using_a_run(client):
         assert released.status_code == 200, released.text
         assert (released.json()["status"], released.json()["retries"]) == ("queued", 0)
     [job] = await claim(client, "scraper")
-    assert job["attempt"] == 4, "every claim is counted as an attempt"
+    assert job["attempt"] == 1, "released runs are not counted"
     dead = await fail(client, job)
     assert dead["status"] == "error", "max_retries 0: the one counted run failed"
     events = [r["event"] for r in await history(client, job_id)]
