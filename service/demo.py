@@ -26,17 +26,12 @@ from rich.logging import RichHandler
 from queue_client.client import QueueClient
 from queue_client.errors import ServiceError, ServiceUnavailableError
 from queue_client.worker import Worker
+from scraper_worker.sources import fixture_app_ids
 from service.app import create_app
 from service.demo_view import DemoView, Outcome
 from service.settings import Settings
 
-DEMO_APPS = (
-    "com.spotify.music",
-    "com.duolingo",
-    "com.whatsapp",
-    "com.netflix.mediaclient",
-    "org.wikipedia",
-)
+DEMO_APPS = tuple(fixture_app_ids())  # the apps whose reviews the package ships
 UNKNOWN_APP = "com.example.unknown"
 HOST = "127.0.0.1"
 FINAL_STATUSES = frozenset({"completed", "error", "cancelled"})
@@ -68,8 +63,6 @@ class DemoOptions:
     ) -> "DemoOptions":
         """From command-line values: `apps` may repeat and hold comma-separated lists; they
         must be fixture apps (ValueError otherwise). An empty `unknown_app` means none."""
-        from scraper_worker.sources import fixture_app_ids
-
         chosen = tuple(dict.fromkeys(a.strip() for v in apps for a in v.split(",") if a.strip()))
         known = fixture_app_ids()
         strangers = [app for app in chosen if app not in known]

@@ -40,13 +40,7 @@ from scraper_worker.sources import (
 WIRE = Path(__file__).parent / "fixtures" / "google_play"
 EXPECTED = json.loads((WIRE / "expected.json").read_text(encoding="utf-8"))
 PAGE_TOKENS = ("CsEBCr4BAQ_synth_page_2_AAAA", "CsEBCr4BAQ_synth_page_3_BBBB")
-DEMO_APPS = (
-    "com.spotify.music",
-    "com.duolingo",
-    "com.whatsapp",
-    "com.netflix.mediaclient",
-    "org.wikipedia",
-)
+DEMO_APPS = tuple(fixture_app_ids())  # the apps whose reviews the package ships
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
