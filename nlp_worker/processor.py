@@ -49,7 +49,7 @@ async def process_nlp_job(ctx: JobContext, analyse: Analyse = analyze_batch) -> 
     if not isinstance(app_id, str) or not app_id:
         raise NonRetryableError(f"job {ctx.job.get('job_id')} has no app_id")
 
-    builder = SummaryBuilder()
+    builder = SummaryBuilder(app_id)
     seen: set[str] = set()
     batch: list[Mapping[str, Any]] = []
     pending: list[dict[str, Any]] | None = None  # analysed, not yet sent

@@ -61,7 +61,9 @@ def top_keywords(counts: Counter[str], limit: int = TOP_KEYWORDS) -> list[str]:
 
 
 class SummaryBuilder:
-    def __init__(self) -> None:
+    def __init__(self, app_id: str = "") -> None:
+        # "spotify" tops both lists of com.spotify.music's reviews and says nothing.
+        self._app_words = {part.lower() for part in app_id.split(".") if part}
         self.review_count = 0
         self._rating_total = 0.0
         self._rating_count = 0
@@ -82,7 +84,8 @@ class SummaryBuilder:
             raise ValueError(f"unknown sentiment label {label!r}")
         self._sentiment[label] += 1
         if label in self._keywords:
-            self._keywords[label].update(set(analysis.get("keywords") or ()))
+            words = set(analysis.get("keywords") or ()) - self._app_words
+            self._keywords[label].update(words)
         self._languages[analysis.get("language") or UNKNOWN_LANGUAGE] += 1
         day = utc_day(review.get("at"))
         if day is not None:
@@ -102,9 +105,11 @@ class SummaryBuilder:
         }
 
 
-def summarize(pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> dict[str, Any]:
+def summarize(
+    pairs: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], app_id: str = ""
+) -> dict[str, Any]:
     """The summary of (review, analysis) pairs."""
-    builder = SummaryBuilder()
+    builder = SummaryBuilder(app_id)
     for review, analysis in pairs:
         builder.add(review, analysis)
     return builder.build()

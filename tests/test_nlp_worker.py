@@ -524,3 +524,20 @@ class _Wrapped:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+def test_the_summary_leaves_the_apps_own_name_out_of_its_keywords():
+    from nlp_worker.summary import summarize
+
+    review = {"score": 5, "at": "2026-11-01T10:00:00Z"}
+    analysis = {
+        "sentiment": {"compound": 0.9, "label": "positive"},
+        "language": "en",
+        "keywords": ["spotify", "discover weekly"],
+    }
+    summary = summarize([(review, analysis)], app_id="com.spotify.music")
+    assert summary["top_keywords"]["positive"] == ["discover weekly"]
+    assert summarize([(review, analysis)])["top_keywords"]["positive"] == [
+        "discover weekly",
+        "spotify",
+    ]
