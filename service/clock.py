@@ -5,8 +5,13 @@ from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return to_millis(datetime.now(UTC))
+
+
+def to_millis(value: datetime) -> datetime:
+    """Aware UTC (naive input is taken as UTC), truncated to the millisecond MongoDB keeps."""
+    value = as_utc(value)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

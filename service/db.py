@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, IndexModel
 
 from service.settings import Settings
 
@@ -44,6 +44,14 @@ async def connect(settings: Settings) -> Connection:
     if settings.yield_store_calls:
         conn.database = YieldingDatabase(conn.database)
     return conn
+
+
+async def create_indexes(collection: Any, indexes: list[IndexModel]) -> None:
+    """Create each declared index (a no-op when it exists). mongomock-motor has no
+    create_indexes(IndexModel) of its own, so each goes through create_index."""
+    for index in indexes:
+        options = {k: v for k, v in index.document.items() if k != "key"}
+        await collection.create_index(list(index.document["key"].items()), **options)
 
 
 async def resolve(result: Any) -> Any:

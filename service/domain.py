@@ -74,25 +74,12 @@ class Transition:
     why: str
 
 
-def _per_work_stage(make) -> list[Transition]:
+def _each_work_stage(
+    frm: Status, to: Status, event: Event, by: Actor, why: str
+) -> list[Transition]:
+    """The same move at the scraper and at the NLP stage."""
     return [
-        make(
-            State(stage, Status.QUEUED), State(stage, Status.PROCESSING), State(stage, Status.ERROR)
-        )
-        for stage in WORK_STAGES
-    ]
-
-
-def _cancels(stage: Stage) -> list[Transition]:
-    return [
-        Transition(
-            State(stage, status),
-            State(stage, Status.CANCELLED),
-            Event.CANCELLED,
-            Actor.OPERATOR,
-            "an operator cancels it",
-        )
-        for status in (Status.QUEUED, Status.PROCESSING, Status.ERROR)
+        Transition(State(stage, frm), State(stage, to), event, by, why) for stage in WORK_STAGES
     ]
 
 
@@ -113,63 +100,56 @@ TRANSITIONS: list[Transition] = [
     Transition(
         NLP_PROCESSING, DONE_COMPLETED, Event.COMPLETED, Actor.WORKER, "the NLP worker finished"
     ),
-    *_per_work_stage(
-        lambda queued, processing, error: Transition(
-            processing,
-            error,
-            Event.FAILED,
-            Actor.WORKER,
-            "the stage failed for good: not retryable, or no runs left (dead letter)",
+    *_each_work_stage(
+        Status.PROCESSING,
+        Status.ERROR,
+        Event.FAILED,
+        Actor.WORKER,
+        "the stage failed for good: not retryable, or no runs left (dead letter)",
+    ),
+    *_each_work_stage(
+        Status.PROCESSING,
+        Status.QUEUED,
+        Event.RELEASED,
+        Actor.WORKER,
+        "the worker hands it back unfinished (shutting down): queued again at once, "
+        "the run not counted",
+    ),
+    *_each_work_stage(
+        Status.PROCESSING,
+        Status.QUEUED,
+        Event.RETRY_SCHEDULED,
+        Actor.SERVICE,
+        "the stage failed with runs left: queued again after a backoff",
+    ),
+    *_each_work_stage(
+        Status.PROCESSING,
+        Status.QUEUED,
+        Event.LEASE_EXPIRED,
+        Actor.SERVICE,
+        "the lease expired with runs left: queued again at once",
+    ),
+    *_each_work_stage(
+        Status.PROCESSING,
+        Status.ERROR,
+        Event.LEASE_EXPIRED,
+        Actor.SERVICE,
+        "the lease expired on the last run (dead letter)",
+    ),
+    *_each_work_stage(
+        Status.ERROR,
+        Status.QUEUED,
+        Event.REQUEUED,
+        Actor.OPERATOR,
+        "an operator requeues a dead letter, runs reset",
+    ),
+    *(
+        move
+        for status in (Status.QUEUED, Status.PROCESSING, Status.ERROR)
+        for move in _each_work_stage(
+            status, Status.CANCELLED, Event.CANCELLED, Actor.OPERATOR, "an operator cancels it"
         )
     ),
-    *_per_work_stage(
-        lambda queued, processing, error: Transition(
-            processing,
-            queued,
-            Event.RELEASED,
-            Actor.WORKER,
-            "the worker hands it back unfinished (shutting down): queued again at once, "
-            "the run not counted",
-        )
-    ),
-    *_per_work_stage(
-        lambda queued, processing, error: Transition(
-            processing,
-            queued,
-            Event.RETRY_SCHEDULED,
-            Actor.SERVICE,
-            "the stage failed with runs left: queued again after a backoff",
-        )
-    ),
-    *_per_work_stage(
-        lambda queued, processing, error: Transition(
-            processing,
-            queued,
-            Event.LEASE_EXPIRED,
-            Actor.SERVICE,
-            "the lease expired with runs left: queued again at once",
-        )
-    ),
-    *_per_work_stage(
-        lambda queued, processing, error: Transition(
-            processing,
-            error,
-            Event.LEASE_EXPIRED,
-            Actor.SERVICE,
-            "the lease expired on the last run (dead letter)",
-        )
-    ),
-    *_per_work_stage(
-        lambda queued, processing, error: Transition(
-            error,
-            queued,
-            Event.REQUEUED,
-            Actor.OPERATOR,
-            "an operator requeues a dead letter, runs reset",
-        )
-    ),
-    *_cancels(Stage.SCRAPER),
-    *_cancels(Stage.NLP),
 ]
 
 
@@ -238,7 +218,9 @@ class AlreadyClaimed(QueueError):
 
 
 class LeaseLost(QueueError):
-    def __init__(self, reason: str, state: State) -> None:
+    STALE = "The lease_token is not the job's current lease (it expired or was taken over)"
+
+    def __init__(self, state: State, reason: str = STALE) -> None:
         super().__init__(reason, {"current": state.as_dict()})
 
 

@@ -2,7 +2,9 @@
 
 import logging
 import re
-from typing import Any
+from enum import Enum
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -16,7 +18,6 @@ from litestar.status_codes import (
 )
 
 from service.domain import InvalidField, JobNotFound, QueueError
-from service.schemas import FIELD_CHOICES
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def queue_error(_: Request, exc: QueueError) -> Response:
 
 def http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException):
-        return _validation_error(exc)
+        return _validation_error(request, exc)
     if exc.status_code == HTTP_400_BAD_REQUEST and _looks_like_bad_json(exc.detail or ""):
         return error_response(HTTP_400_BAD_REQUEST, BAD_JSON, {"reason": exc.detail})
     if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
@@ -59,9 +60,9 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     return error_response(exc.status_code, exc.detail, exc.extra or None)
 
 
-def _validation_error(exc: ValidationException) -> Response:
+def _validation_error(request: Request, exc: ValidationException) -> Response:
     problems = exc.extra if isinstance(exc.extra, list) else []
-    fields = [_field_problem(p) for p in problems if isinstance(p, dict)]
+    fields = [_field_problem(request, p) for p in problems if isinstance(p, dict)]
     if not fields:
         missing = _MISSING_PARAMETER.search(exc.detail or "")
         if missing:
@@ -76,7 +77,7 @@ def _validation_error(exc: ValidationException) -> Response:
     return error_response(HTTP_422_UNPROCESSABLE_ENTITY, f"Invalid request: check {names}", fields)
 
 
-def _field_problem(problem: dict[str, Any]) -> dict[str, Any]:
+def _field_problem(request: Request, problem: dict[str, Any]) -> dict[str, Any]:
     key = problem.get("key") or "body"
     message = str(problem.get("message", "invalid"))
     if key == "data":  # Litestar names the whole body 'data'
@@ -85,9 +86,36 @@ def _field_problem(problem: dict[str, Any]) -> dict[str, Any]:
     detail: dict[str, Any] = {"field": key, "message": message}
     if problem.get("source"):
         detail["source"] = problem["source"]
-    if key in FIELD_CHOICES:
-        detail["allowed"] = FIELD_CHOICES[key]
+    allowed = _allowed_values(request, key, problem.get("source"))
+    if allowed:
+        detail["allowed"] = allowed
     return detail
+
+
+def _allowed_values(request: Request, field: str, source: str | None) -> list[str] | None:
+    """The values a field of this route takes, read from the types its handler declares."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    if source == "body" and "data" in parameters:
+        hints = get_type_hints(parameters["data"].annotation, include_extras=True)
+        return _choices(hints[field]) if field in hints else None
+    parameter = parameters.get(field)
+    return _choices(parameter.annotation) if parameter is not None else None
+
+
+def _choices(annotation: Any) -> list[str] | None:
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return [str(value) for value in get_args(annotation)]
+    if origin is Annotated:
+        return _choices(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        for member in get_args(annotation):
+            if member is not NoneType and (found := _choices(member)):
+                return found
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [str(member.value) for member in annotation]
+    return None
 
 
 def _looks_like_bad_json(message: str) -> bool:

@@ -4,15 +4,13 @@ Every action is a compare-and-set through JobStore.change_state, so it writes it
 (worker id `operator`) like any other state change.
 """
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
 from service.clock import as_utc, iso
+from service.cursor import decode_cursor, encode_cursor
 from service.domain import Event, InvalidField, NotAllowed, Stage, Status
 from service.store import Job, JobStore
 
@@ -33,14 +31,15 @@ class OperatorActions:
             query["stage"] = stage
         total = await self.store.jobs.count_documents(query)
         if cursor:
-            finished_at, job_id = _decode_cursor(cursor)
+            finished_at, job_id = _position(cursor)
             query["$or"] = [
                 {"finished_at": {"$lt": finished_at}},
                 {"finished_at": finished_at, "_id": {"$lt": job_id}},
             ]
         found = self.store.jobs.find(query, sort=NEWEST_FIRST, limit=limit + 1)
         page = await found.to_list(None)
-        next_cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
+        last = page[limit - 1] if len(page) > limit else None
+        next_cursor = encode_cursor(iso(last["finished_at"]), last["_id"]) if last else None
         return page[:limit], total, next_cursor
 
     async def requeue(self, job_id: str) -> Job:
@@ -127,16 +126,9 @@ class OperatorActions:
         return changed
 
 
-def _encode_cursor(job: Job) -> str:
-    raw = json.dumps([iso(job["finished_at"]), job["_id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _position(cursor: str) -> tuple[datetime, str]:
+    finished_at, job_id = decode_cursor(cursor, parts=2)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        finished_at, job_id = json.loads(raw)
-        when = as_utc(datetime.fromisoformat(finished_at.replace("Z", "+00:00")))
-    except (binascii.Error, ValueError, TypeError, AttributeError):
+        return as_utc(datetime.fromisoformat(finished_at.replace("Z", "+00:00"))), job_id
+    except ValueError:
         raise InvalidField("cursor", "Not a cursor this listing gave out") from None
-    return when, str(job_id)

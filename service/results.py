@@ -11,7 +11,8 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
 
-from service.clock import as_utc, utcnow
+from service.clock import as_utc, to_millis, utcnow
+from service.db import create_indexes
 
 Doc = dict[str, Any]
 
@@ -31,12 +32,6 @@ REVIEW_FIELDS = (
 )
 
 
-def to_millis(value: datetime) -> datetime:
-    """Aware UTC, truncated to the millisecond MongoDB stores (naive input is taken as UTC)."""
-    value = as_utc(value)
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
 class ResultStore:
     def __init__(
         self,
@@ -54,9 +49,7 @@ class ResultStore:
         self._clock = clock
 
     async def ensure_indexes(self) -> None:
-        for index in REVIEW_INDEXES:
-            options = {k: v for k, v in index.document.items() if k != "key"}
-            await self.reviews.create_index(list(index.document["key"].items()), **options)
+        await create_indexes(self.reviews, REVIEW_INDEXES)
 
     # Reviews
 

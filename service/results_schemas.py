@@ -1,15 +1,12 @@
 """Bodies of the results API (reviews, analysis, summary): msgspec structs and their shaping."""
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from service.clock import iso
-from service.schemas import LeaseToken
+from service.schemas import JobId, LeaseToken
 
 MAX_BATCH = 500
 ReviewId = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -18,7 +15,6 @@ Keywords = Annotated[list[Keyword], Meta(max_length=50)]
 Count = Annotated[int, Meta(ge=0)]
 LanguageCode = Annotated[str, Meta(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9_-]+$")]
 Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-01-31"])]
-JobId = Annotated[str, Meta(min_length=1, max_length=200)]
 
 
 class Review(Struct, forbid_unknown_fields=True):
@@ -152,23 +148,3 @@ def summary_view(doc: dict[str, Any]) -> SummaryView:
         languages=doc.get("languages") or {},
         per_day=doc.get("per_day") or {},
     )
-
-
-# Page cursors are opaque to clients: the last review_id of a page, base64url-encoded JSON.
-
-
-def encode_cursor(last_review_id: str) -> str:
-    raw = json.dumps({"after": last_review_id}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The review_id a page starts after; ValueError when the cursor is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        after = json.loads(raw)["after"]
-    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-        raise ValueError("not a cursor this API returned") from exc
-    if not isinstance(after, str) or not after:
-        raise ValueError("not a cursor this API returned")
-    return after

@@ -26,11 +26,6 @@ WorkStage = Literal["scraper", "nlp"]
 StageFilter = Literal["scraper", "nlp", "done", "any"]
 StatusFilter = Literal["queued", "processing", "completed", "error", "cancelled", "any"]
 
-FIELD_CHOICES = {
-    "stage": [s.value for s in Stage],
-    "status": [s.value for s in Status],
-}
-
 
 class AddJob(Struct, forbid_unknown_fields=True):
     app_id: AppId

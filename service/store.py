@@ -15,9 +15,10 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from service.clock import utcnow
-from service.db import resolve
+from service.db import create_indexes, resolve
 from service.domain import (
     INITIAL,
+    WORK_STAGES,
     AlreadyClaimed,
     Event,
     JobNotFound,
@@ -97,10 +98,8 @@ class JobStore:
         return self._clock()
 
     async def ensure_indexes(self) -> None:
-        for collection, indexes in ((self.jobs, JOB_INDEXES), (self.history, HISTORY_INDEXES)):
-            for index in indexes:
-                keys = list(index.document["key"].items())
-                await collection.create_index(keys, **_index_options(index))
+        await create_indexes(self.jobs, JOB_INDEXES)
+        await create_indexes(self.history, HISTORY_INDEXES)
 
     async def ping(self) -> bool:
         try:
@@ -167,7 +166,12 @@ class JobStore:
         finished_since = {"$gte": since}
         return {
             "active_jobs": active,
-            "active_total": await self.jobs.count_documents({"active": True}),
+            "active_total": sum(
+                n
+                for by_status in counts.values()
+                for status, n in by_status.items()
+                if status in ACTIVE_COUNTS
+            ),
             "done_jobs_today": await self.jobs.count_documents(
                 {"status": Status.COMPLETED, "finished_at": finished_since}
             ),
@@ -398,12 +402,9 @@ class JobStore:
         if token is None and job.get("worker_id") is None:
             return held  # claimed through the seed's plain flow, without a worker id
         if token is None:
-            raise LeaseLost("This job is held under a lease: send its lease_token", state_of(job))
+            raise LeaseLost(state_of(job), "This job is held under a lease: send its lease_token")
         if token != held:
-            raise LeaseLost(
-                "The lease_token is not the job's current lease (it expired or was taken over)",
-                state_of(job),
-            )
+            raise LeaseLost(state_of(job))
         return held
 
     async def _already_happened(self, job: Job, target: State, token: str | None) -> bool:
@@ -431,14 +432,11 @@ class JobStore:
         """The caller holds the live lease of this app's job at this stage, or LeaseLost."""
         job = await self.get(job_id)
         if job["app_id"] != app_id:
-            raise LeaseLost(f"Job {job_id} is for another app", state_of(job))
+            raise LeaseLost(state_of(job), f"Job {job_id} is for another app")
         if state_of(job) != State(stage, Status.PROCESSING):
-            raise LeaseLost(f"The job is not being processed at the {stage} stage", state_of(job))
+            raise LeaseLost(state_of(job), f"The job is not being processed at the {stage} stage")
         if token != job.get("lease_token"):
-            raise LeaseLost(
-                "The lease_token is not the job's current lease (it expired or was taken over)",
-                state_of(job),
-            )
+            raise LeaseLost(state_of(job))
         return job
 
     async def heartbeat(
@@ -446,7 +444,7 @@ class JobStore:
     ) -> Job:
         job = await self.get(job_id)
         if job["status"] != Status.PROCESSING:
-            raise LeaseLost("The job is not being processed any more", state_of(job))
+            raise LeaseLost(state_of(job), "The job is not being processed any more")
         now = self._clock()
         fields: dict[str, Any] = {
             "lease_expires_at": now + timedelta(seconds=job["lease_seconds"]),
@@ -462,10 +460,7 @@ class JobStore:
             return_document=ReturnDocument.AFTER,
         )
         if updated is None:
-            raise LeaseLost(
-                "The lease_token is not the job's current lease (it expired or was taken over)",
-                state_of(await self.get(job_id)),
-            )
+            raise LeaseLost(state_of(await self.get(job_id)))
         return updated
 
     async def reap_expired(self) -> list[Job]:
@@ -569,8 +564,5 @@ _LEASE_CLEARED = {
     "progress": None,
     "progress_message": None,
 }
-_FROM_PROCESSING = [State(stage, Status.PROCESSING) for stage in (Stage.SCRAPER, Stage.NLP)]
-
-
-def _index_options(index: IndexModel) -> dict[str, Any]:
-    return {k: v for k, v in index.document.items() if k != "key"}
+ACTIVE_COUNTS = (Status.QUEUED, Status.PROCESSING, "delayed")  # the overview's active jobs
+_FROM_PROCESSING = [State(stage, Status.PROCESSING) for stage in WORK_STAGES]

@@ -52,6 +52,7 @@ async def test_a_retryable_failure_goes_back_to_the_queue_after_a_backoff(client
     assert await claim(client, "scraper") == [], "claimable before its backoff ended"
     overview = (await client.get("/queue/overview")).json()
     assert overview["counts"]["scraper"] == {"delayed": 1}
+    assert overview["active_total"] == 1, "a job backing off is still active"
     await asyncio.sleep(0.6)
     [again] = await claim(client, "scraper")
     assert again["job_id"] == job["job_id"] and again["attempt"] == 2

@@ -4,13 +4,12 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post, put
-from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from service.cursor import decode_cursor, encode_cursor
 from service.domain import Stage, Status
-from service.results import ResultStore
 from service.results_schemas import (
     AnalysisBatch,
     AnalysisStored,
@@ -18,30 +17,13 @@ from service.results_schemas import (
     ReviewPage,
     Stored,
     SummaryView,
-    decode_cursor,
-    encode_cursor,
     review_out,
     summary_view,
 )
-from service.routes.deps import StoreDep
-from service.routes.docs import errors
+from service.routes.deps import TOKEN_HEADER, ResultsDep, StoreDep, TokenHeader, body_or_header
+from service.routes.docs import BODY_ERRORS, errors
 
 RESULT_BODY_LIMIT = 8 * 1024 * 1024
-ResultsDep = NamedDependency[ResultStore]
-TokenHeader = Annotated[
-    str | None, HeaderParameter(name="X-Lease-Token", required=False, max_length=200)
-]
-_BODY_ERRORS = (400, 413, 422)
-
-
-def _lease_token(body_token: str | None, header_token: str | None) -> str:
-    token = body_token or header_token
-    if not token:
-        raise ValidationException(
-            "lease_token is required",
-            extra=[{"key": "lease_token", "message": "Send it in the body or as X-Lease-Token"}],
-        )
-    return token
 
 
 class AppResultsController(Controller):
@@ -55,7 +37,7 @@ class AppResultsController(Controller):
         summary="Upload a batch of scraped reviews (the scraper, under its lease)",
         description="Idempotent: reviews are keyed by (app_id, review_id), so a retried batch "
         "stores nothing twice. `stored` is the app's review count after the batch.",
-        responses=errors(404, 409, *_BODY_ERRORS),
+        responses=errors(404, 409, *BODY_ERRORS),
     )
     async def upload(
         self,
@@ -65,7 +47,7 @@ class AppResultsController(Controller):
         results: ResultsDep,
         token_header: TokenHeader,
     ) -> Stored:
-        token = _lease_token(data.lease_token, token_header)
+        token = body_or_header("lease_token", data.lease_token, TOKEN_HEADER, token_header)
         await store.verify_lease(data.job_id, app_id, Stage.SCRAPER, token)
         reviews = [msgspec.structs.asdict(r) for r in data.reviews]
         stored = await results.store_reviews(app_id, data.job_id, reviews)
@@ -85,15 +67,7 @@ class AppResultsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
     ) -> ReviewPage:
-        after = None
-        if cursor is not None:
-            try:
-                after = decode_cursor(cursor)
-            except ValueError as exc:
-                raise ValidationException(
-                    "Bad cursor",
-                    extra=[{"key": "cursor", "message": f"{exc}: pass next_cursor unchanged"}],
-                ) from exc
+        after = decode_cursor(cursor, parts=1)[0] if cursor is not None else None
         docs, more = await results.page_of_reviews(app_id, after=after, limit=limit)
         return ReviewPage(
             reviews=[review_out(d) for d in docs],
@@ -107,7 +81,7 @@ class AppResultsController(Controller):
         summary="Store analysis results and the app's summary (the NLP worker, under its lease)",
         description="Each review's analysis replaces its earlier one; review ids the service "
         "does not know are listed back. A summary, when sent, replaces the app's summary.",
-        responses=errors(404, 409, *_BODY_ERRORS),
+        responses=errors(404, 409, *BODY_ERRORS),
     )
     async def analysis(
         self,
@@ -117,7 +91,7 @@ class AppResultsController(Controller):
         results: ResultsDep,
         token_header: TokenHeader,
     ) -> AnalysisStored:
-        token = _lease_token(data.lease_token, token_header)
+        token = body_or_header("lease_token", data.lease_token, TOKEN_HEADER, token_header)
         await store.verify_lease(data.job_id, app_id, Stage.NLP, token)
         analyses = [msgspec.to_builtins(r) for r in data.reviews]
         updated, unknown = await results.store_analysis(app_id, data.job_id, analyses)

@@ -1,9 +1,40 @@
-"""Explicit dependency markers shared by the route modules."""
+"""What the route modules share: dependency markers and the values a request may send in its
+body or as a header."""
+
+from typing import Annotated
 
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import HeaderParameter
 
+from service.operator_actions import OperatorActions
+from service.results import ResultStore
 from service.settings import Settings
 from service.store import JobStore
 
 StoreDep = NamedDependency[JobStore]
+ResultsDep = NamedDependency[ResultStore]
+OperatorDep = NamedDependency[OperatorActions]
 SettingsDep = NamedDependency[Settings]
+
+WORKER_HEADER = "X-Worker-ID"
+TOKEN_HEADER = "X-Lease-Token"
+WorkerHeader = Annotated[
+    str | None, HeaderParameter(name=WORKER_HEADER, required=False, max_length=200)
+]
+TokenHeader = Annotated[
+    str | None, HeaderParameter(name=TOKEN_HEADER, required=False, max_length=200)
+]
+
+
+def body_or_header(
+    field: str, body_value: str | None, header: str, header_value: str | None
+) -> str:
+    """A required value that may come in the body or as a header; a 422 naming it if neither."""
+    value = body_value or header_value
+    if not value:
+        raise ValidationException(
+            f"{field} is required",
+            extra=[{"key": field, "message": f"Send it in the body or as {header}"}],
+        )
+    return value

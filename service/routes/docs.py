@@ -14,6 +14,9 @@ _MEANINGS = {
 }
 
 
+BODY_ERRORS = (400, 413, 422)  # what any route that takes a JSON body can answer
+
+
 def errors(*codes: int) -> dict[int, ResponseSpec]:
     return {
         code: ResponseSpec(data_container=ErrorBody, description=_MEANINGS[code]) for code in codes

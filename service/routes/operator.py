@@ -3,13 +3,12 @@
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from service.domain import Stage
-from service.operator_actions import OperatorActions
-from service.routes.docs import errors
+from service.routes.deps import OperatorDep
+from service.routes.docs import BODY_ERRORS, errors
 from service.schemas import (
     BulkRequeue,
     BulkRequeueResult,
@@ -19,8 +18,6 @@ from service.schemas import (
     WorkStage,
     job_view,
 )
-
-OperatorDep = NamedDependency[OperatorActions]
 
 
 class OperatorController(Controller):
@@ -48,7 +45,7 @@ class OperatorController(Controller):
         "/dead-letter/requeue",
         status_code=HTTP_200_OK,
         summary="Requeue dead letters in bulk, by stage and/or job ids",
-        responses=errors(400, 413, 422),
+        responses=errors(*BODY_ERRORS),
     )
     async def requeue_many(
         self, data: JSONBody[BulkRequeue], operator: OperatorDep

@@ -4,14 +4,20 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get, post
-from litestar.exceptions import ValidationException
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.clock import day_start, iso, utcnow
 from service.domain import JobNotFound, Stage, State, Status
-from service.routes.deps import SettingsDep, StoreDep
-from service.routes.docs import errors
+from service.routes.deps import (
+    WORKER_HEADER,
+    SettingsDep,
+    StoreDep,
+    TokenHeader,
+    WorkerHeader,
+    body_or_header,
+)
+from service.routes.docs import BODY_ERRORS, errors
 from service.schemas import (
     AddJob,
     AddResult,
@@ -29,14 +35,6 @@ from service.schemas import (
     job_view,
 )
 
-WorkerHeader = Annotated[
-    str | None, HeaderParameter(name="X-Worker-ID", required=False, max_length=200)
-]
-TokenHeader = Annotated[
-    str | None, HeaderParameter(name="X-Lease-Token", required=False, max_length=200)
-]
-_BODY_ERRORS = (400, 413, 422)
-
 
 def _any(value: str) -> str | None:
     return None if value == "any" else value
@@ -50,7 +48,7 @@ class QueueController(Controller):
         "/add",
         summary="Ask for an app's reviews to be processed",
         description="201 with a new job; 200 when one is already queued or the app is done.",
-        responses=errors(*_BODY_ERRORS),
+        responses=errors(*BODY_ERRORS),
     )
     async def add(self, data: JSONBody[AddJob], store: StoreDep) -> Response[AddResult]:
         outcome, job = await store.add(
@@ -96,7 +94,7 @@ class QueueController(Controller):
         summary="Claim up to `limit` queued jobs of a stage, each under a lease",
         description="Each job is claimed with one atomic find_one_and_update; an empty list "
         "when nothing is claimable. The worker id comes from the body or X-Worker-ID.",
-        responses=errors(*_BODY_ERRORS),
+        responses=errors(*BODY_ERRORS),
     )
     async def claim(
         self,
@@ -105,12 +103,7 @@ class QueueController(Controller):
         settings: SettingsDep,
         worker_header: WorkerHeader,
     ) -> list[ClaimedJob]:
-        worker_id = data.worker_id or worker_header
-        if not worker_id:
-            raise ValidationException(
-                "worker_id is required",
-                extra=[{"key": "worker_id", "message": "Send it in the body or as X-Worker-ID"}],
-            )
+        worker_id = body_or_header("worker_id", data.worker_id, WORKER_HEADER, worker_header)
         lease = data.lease_seconds or settings.lease_seconds
         claimed = []
         for _ in range(data.limit):
@@ -126,7 +119,7 @@ class QueueController(Controller):
         summary="Move a job along its lifecycle",
         description="`processing` on a queued job claims it and returns a lease_token. On a "
         "processing job the lease_token (body or X-Lease-Token) is required.",
-        responses=errors(404, 409, *_BODY_ERRORS),
+        responses=errors(404, 409, *BODY_ERRORS),
     )
     async def update(
         self,
@@ -158,7 +151,7 @@ class QueueController(Controller):
         "/{job_id:str}/heartbeat",
         status_code=HTTP_200_OK,
         summary="Extend a lease by its original length, optionally reporting progress",
-        responses=errors(404, 409, *_BODY_ERRORS),
+        responses=errors(404, 409, *BODY_ERRORS),
     )
     async def heartbeat(
         self, job_id: FromPath[str], data: JSONBody[Heartbeat], store: StoreDep
