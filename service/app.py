@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from service import __version__
-from service.db import connect
+from service.db import connect, describe
 from service.errors import EXCEPTION_HANDLERS
 from service.operator_actions import OperatorActions
 from service.results import ResultStore
@@ -29,27 +29,19 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         connection = await connect(settings)
-        if connection.embedded:
-            log.warning(
-                "MONGODB_URI is not set: running on the embedded in-memory store. "
-                "Nothing persists when the service stops."
-            )
-        else:
-            log.info(
-                "Using MongoDB database %r (%s)",
-                settings.mongodb_db,
-                "replica set: transactions on" if connection.replica_set else "standalone",
-            )
+        log_store = log.warning if connection.embedded else log.info
+        log_store("Using %s", describe(connection, settings))
         store = JobStore(
             connection.database,
             client=connection.client,
-            transactions=connection.replica_set,
+            transactions=connection.transactions,
             retry=settings.retry,
+            retention_days=settings.retention_days,
+            timeout_seconds=None if connection.embedded else settings.db_timeout,
         )
         await store.ensure_indexes()
         app.state.store = store
         app.state.results = ResultStore(connection.database, bulk_writes=not connection.embedded)
-        await app.state.results.ensure_indexes()
         scheduler = start_scheduler(store, settings)
         try:
             yield

@@ -1,5 +1,6 @@
 """The `review-queue` command. Every setting is a flag with a matching environment variable."""
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -7,18 +8,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from service.domain import MAX_RETRIES_LIMIT
 from service.settings import DEFAULT_DB, Settings
 
 SETTING_OPTIONS = [
     click.option(
         "--mongodb-uri",
         envvar="MONGODB_URI",
+        show_envvar=True,
         default=None,
         help="MongoDB connection string; unset runs on the embedded in-memory store.",
     ),
     click.option(
         "--mongodb-db",
         envvar="MONGODB_DB",
+        show_envvar=True,
         default=DEFAULT_DB,
         show_default=True,
         help="Database name.",
@@ -26,6 +30,7 @@ SETTING_OPTIONS = [
     click.option(
         "--lease-seconds",
         envvar="REVIEW_QUEUE_LEASE_SECONDS",
+        show_envvar=True,
         default=600,
         type=click.IntRange(1, 3600),
         show_default=True,
@@ -34,6 +39,7 @@ SETTING_OPTIONS = [
     click.option(
         "--reap-interval",
         envvar="REVIEW_QUEUE_REAP_INTERVAL",
+        show_envvar=True,
         default=10.0,
         type=click.FloatRange(0.1, 3600),
         show_default=True,
@@ -42,14 +48,16 @@ SETTING_OPTIONS = [
     click.option(
         "--max-retries",
         envvar="REVIEW_QUEUE_MAX_RETRIES",
+        show_envvar=True,
         default=3,
-        type=click.IntRange(0, 20),
+        type=click.IntRange(0, MAX_RETRIES_LIMIT),
         show_default=True,
         help="Retries of a failed stage before it becomes a dead letter (per job: max_retries).",
     ),
     click.option(
         "--retry-base-seconds",
         envvar="REVIEW_QUEUE_RETRY_BASE_SECONDS",
+        show_envvar=True,
         default=2.0,
         type=click.FloatRange(0, 3600),
         show_default=True,
@@ -58,14 +66,36 @@ SETTING_OPTIONS = [
     click.option(
         "--retry-max-seconds",
         envvar="REVIEW_QUEUE_RETRY_MAX_SECONDS",
+        show_envvar=True,
         default=300.0,
         type=click.FloatRange(0, 86400),
         show_default=True,
         help="Cap of the retry delay.",
     ),
     click.option(
+        "--db-timeout",
+        envvar="REVIEW_QUEUE_DB_TIMEOUT",
+        show_envvar=True,
+        default=10.0,
+        type=click.FloatRange(0.1, 600),
+        show_default=True,
+        help="Seconds a MongoDB operation may take (a transaction with its retries included) "
+        "before the request fails.",
+    ),
+    click.option(
+        "--retention-days",
+        envvar="REVIEW_QUEUE_RETENTION_DAYS",
+        show_envvar=True,
+        default=30,
+        type=click.IntRange(0, 36500),
+        show_default=True,
+        help="Days finished jobs and their history are kept (TTL indexes); 0 keeps them for "
+        "ever. Active jobs, reviews and summaries are never deleted.",
+    ),
+    click.option(
         "--timezone",
         envvar="REVIEW_QUEUE_TIMEZONE",
+        show_envvar=True,
         default="UTC",
         show_default=True,
         help="Time zone whose day 'today' means in the overview.",
@@ -73,6 +103,7 @@ SETTING_OPTIONS = [
     click.option(
         "--yield-store-calls",
         envvar="REVIEW_QUEUE_YIELD_STORE_CALLS",
+        show_envvar=True,
         is_flag=True,
         hidden=True,
         help="Testing aid: yield to the event loop around store calls.",
@@ -94,9 +125,10 @@ def settings_from(options: dict[str, Any]) -> Settings:
             f"unknown time zone {options['timezone']!r}",
             param_hint="--timezone / REVIEW_QUEUE_TIMEZONE",
         ) from exc
-    return Settings(
-        **{name: options[name] for name in Settings.__dataclass_fields__ if name in options}
-    )
+    values = {name: options[name] for name in Settings.__dataclass_fields__ if name in options}
+    if values.get("retention_days") == 0:
+        values["retention_days"] = None
+    return Settings(**values)
 
 
 @click.group()
@@ -106,13 +138,17 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @main.command()
-@click.option("--host", envvar="REVIEW_QUEUE_HOST", default="127.0.0.1", show_default=True)
+@click.option(
+    "--host", envvar="REVIEW_QUEUE_HOST", show_envvar=True, default="127.0.0.1", show_default=True
+)
 @click.option(
     "--port",
     envvar="REVIEW_QUEUE_PORT",
+    show_envvar=True,
     default=8000,
     type=click.IntRange(0, 65535),
     show_default=True,
@@ -123,8 +159,14 @@ def serve(host: str, port: int, **options: Any) -> None:
     import uvicorn
 
     from service.app import create_app
+    from service.db import StoreUnavailable, check_store
 
-    app = create_app(settings_from(options))
+    settings = settings_from(options)
+    try:
+        asyncio.run(check_store(settings))
+    except StoreUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
 
 

@@ -1,4 +1,8 @@
-"""Opening the database: real MongoDB through PyMongo's async client, or the embedded store."""
+"""Opening the database: real MongoDB through PyMongo's async client, or the embedded store.
+
+Start-up fails with one line that says what to fix when the server cannot be reached or the
+connection string is not one; it never carries on half-connected.
+"""
 
 import asyncio
 import inspect
@@ -6,11 +10,29 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, ReadPreference, WriteConcern
+from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.uri_parser import parse_uri
 
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+
+SERVER_SELECTION_SECONDS = 5.0
+# Decisions are made on what the primary holds, and writes are acknowledged by a majority,
+# whatever the connection string says (readPreference=secondaryPreferred, w=0 ...): options of
+# the collections the service writes, and of every transaction.
+PRIMARY = {"read_preference": ReadPreference.PRIMARY, "write_concern": WriteConcern("majority")}
+TRANSACTION_OPTIONS = {
+    "read_concern": ReadConcern("majority"),
+    "write_concern": WriteConcern("majority"),
+    "read_preference": ReadPreference.PRIMARY,
+}
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be used; the message says why and what to check, in one line."""
 
 
 @dataclass
@@ -18,7 +40,8 @@ class Connection:
     client: Any
     database: Any
     embedded: bool
-    replica_set: bool = False
+    transactions: bool = False
+    topology: str = "embedded"
 
     async def close(self) -> None:
         if not self.embedded:
@@ -32,26 +55,84 @@ async def connect(settings: Settings) -> Connection:
         client = AsyncMongoMockClient()
         conn = Connection(client, client[settings.mongodb_db], embedded=True)
     else:
-        client = AsyncMongoClient(
-            settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000
-        )
-        conn = Connection(client, client[settings.mongodb_db], embedded=False)
-        try:
-            hello = await client.admin.command("hello")
-            conn.replica_set = "setName" in hello
-        except Exception:  # an unreachable server is reported by /health, not fatal at start-up
-            log.exception("MongoDB did not answer 'hello' at start-up")
+        conn = await _connect_to_server(settings)
     if settings.yield_store_calls:
         conn.database = YieldingDatabase(conn.database)
     return conn
 
 
-async def create_indexes(collection: Any, indexes: list[IndexModel]) -> None:
-    """Create each declared index (a no-op when it exists). mongomock-motor has no
-    create_indexes(IndexModel) of its own, so each goes through create_index."""
-    for index in indexes:
-        options = {k: v for k, v in index.document.items() if k != "key"}
-        await collection.create_index(list(index.document["key"].items()), **options)
+async def _connect_to_server(settings: Settings) -> Connection:
+    uri = settings.mongodb_uri or ""
+    try:
+        hosts = _hosts(uri)
+        client = AsyncMongoClient(
+            uri,
+            tz_aware=True,
+            serverSelectionTimeoutMS=int(SERVER_SELECTION_SECONDS * 1000),
+            timeoutMS=int(settings.db_timeout * 1000),
+        )
+    except (InvalidURI, ConfigurationError, ValueError) as exc:
+        raise StoreUnavailable(
+            f"MONGODB_URI is not a usable MongoDB connection string ({_first_line(exc)}); "
+            "it looks like mongodb://host:27017 or mongodb+srv://cluster.example.net"
+        ) from None
+    try:
+        hello = await client.admin.command("hello")
+    except PyMongoError as exc:
+        await client.close()
+        raise StoreUnavailable(
+            f"Cannot reach MongoDB at {hosts} within {SERVER_SELECTION_SECONDS:g} s: "
+            f"check MONGODB_URI and that the server is up ({_first_line(exc)})"
+        ) from None
+    topology = topology_of(hello, load_balanced=bool(client.options.load_balanced))
+    return Connection(
+        client,
+        client[settings.mongodb_db],
+        embedded=False,
+        transactions=topology != "standalone",
+        topology=topology,
+    )
+
+
+def _hosts(uri: str) -> str:
+    """Where a connection string points, without its credentials."""
+    if uri.startswith("mongodb+srv://"):  # parse_uri would look the SRV record up
+        return "the hosts of " + uri.removeprefix("mongodb+srv://").split("/")[0].split("@")[-1]
+    return ", ".join(f"{host}:{port}" for host, port in parse_uri(uri)["nodelist"])
+
+
+def topology_of(hello: dict, *, load_balanced: bool = False) -> str:
+    """What the server is: transactions need a replica set, a sharded cluster (mongos) or a
+    load balancer in front of either; a standalone server has none."""
+    if load_balanced:
+        return "load balancer"
+    if hello.get("msg") == "isdbgrid":
+        return "sharded cluster"
+    if "setName" in hello:
+        return "replica set"
+    return "standalone"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+async def check_store(settings: Settings) -> str:
+    """Connect, say what was found, close: raises StoreUnavailable with the reason."""
+    conn = await connect(settings)
+    try:
+        return describe(conn, settings)
+    finally:
+        await conn.close()
+
+
+def describe(conn: Connection, settings: Settings) -> str:
+    if conn.embedded:
+        return "the embedded in-memory store (MONGODB_URI is not set): nothing persists"
+    transactions = "transactions on" if conn.transactions else "no transactions"
+    return f"MongoDB database {settings.mongodb_db!r} on a {conn.topology} ({transactions})"
 
 
 async def resolve(result: Any) -> Any:
@@ -73,6 +154,9 @@ class YieldingDatabase:
 
     def __getitem__(self, name: str) -> "_YieldingCollection":
         return _YieldingCollection(self._database[name])
+
+    def get_collection(self, name: str, **options: Any) -> "_YieldingCollection":
+        return _YieldingCollection(self._database.get_collection(name, **options))
 
     def __getattr__(self, name: str) -> Any:
         return _yielding(getattr(self._database, name))

@@ -40,7 +40,9 @@ class Actor(StrEnum):
 
 
 ACTIVE_STATUSES = (Status.QUEUED, Status.PROCESSING)
+FINAL_STATUSES = (Status.COMPLETED, Status.ERROR, Status.CANCELLED)
 WORK_STAGES = (Stage.SCRAPER, Stage.NLP)
+MAX_RETRIES_LIMIT = 20  # the most retries a job may ask for
 
 
 @dataclass(frozen=True, order=True)

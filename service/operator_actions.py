@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from service.clock import as_utc, iso
 from service.cursor import decode_cursor, encode_cursor
-from service.domain import Event, InvalidField, NotAllowed, Stage, Status
+from service.domain import WORK_STAGES, InvalidField, NotAllowed, QueueError, Stage, Status
 from service.store import Job, JobStore
 
 OPERATOR = "operator"
@@ -26,16 +26,14 @@ class OperatorActions:
         self, stage: Stage | None, limit: int, cursor: str | None
     ) -> tuple[list[Job], int, str | None]:
         """Jobs left in error, newest first: (page, total, next_cursor)."""
-        query: dict[str, Any] = {"status": Status.ERROR}
-        if stage is not None:
-            query["stage"] = stage
+        query = _dead_letters(stage, None)
         total = await self.store.jobs.count_documents(query)
         if cursor:
             finished_at, job_id = _position(cursor)
-            query["$or"] = [
-                {"finished_at": {"$lt": finished_at}},
-                {"finished_at": finished_at, "_id": {"$lt": job_id}},
-            ]
+            # A range on the sort key keeps the index order; the few jobs that finished in the
+            # same millisecond and came before the cursor are filtered out.
+            query["finished_at"] = {"$lte": finished_at}
+            query["$nor"] = [{"finished_at": finished_at, "_id": {"$gte": job_id}}]
         found = self.store.jobs.find(query, sort=NEWEST_FIRST, limit=limit + 1)
         page = await found.to_list(None)
         last = page[limit - 1] if len(page) > limit else None
@@ -44,48 +42,25 @@ class OperatorActions:
 
     async def requeue(self, job_id: str) -> Job:
         """A dead letter goes back to the queue at the stage it failed in, runs reset."""
-        job = await self.store.get(job_id)
-        if job["status"] != Status.ERROR:
-            raise NotAllowed("Only a job in error (a dead letter) can be requeued", job)
-        now = self.store.now()
-        runs = 1 + job.get("max_retries", self.store.retry.max_retries)
-        update = {
-            "$set": {
-                "status": Status.QUEUED,
-                "active": True,
-                "attempt": 0,
-                "runs_left": runs,
-                "available_at": now,
-                "finished_at": None,
-            }
-        }
         try:
-            changed = await self.store.change_state(
-                {"_id": job_id, "status": Status.ERROR},
-                update,
-                now=now,
-                event=Event.REQUEUED,
-                worker_id=OPERATOR,
-                token=None,
-            )
+            changed = await self.store.requeue(job_id, OPERATOR)
         except DuplicateKeyError:
             raise NotAllowed(
-                "The app already has a queued or processing job; requeue it after that one", job
+                "The app already has a queued or processing job; requeue it after that one",
+                await self.store.get(job_id),
             ) from None
         if changed is None:
-            raise NotAllowed("The job left the error state while requeueing it", job)
+            job = await self.store.get(job_id)
+            raise NotAllowed("Only a job in error (a dead letter) can be requeued", job)
         return changed
 
     async def requeue_many(
         self, stage: Stage | None, job_ids: list[str] | None
     ) -> tuple[list[str], list[dict[str, str]]]:
         """Requeue dead letters by stage and/or id: (requeued ids, skipped with reasons)."""
-        query: dict[str, Any] = {"status": Status.ERROR}
-        if stage is not None:
-            query["stage"] = stage
-        if job_ids is not None:
-            query["_id"] = {"$in": job_ids}
-        candidates = [j["_id"] for j in await self.store.jobs.find(query).to_list(None)]
+        query = _dead_letters(stage, job_ids)
+        found = self.store.jobs.find(query, projection={"_id": 1}, sort=NEWEST_FIRST)
+        candidates = [j["_id"] for j in await found.to_list(None)]
         requeued, skipped = [], []
         for job_id in candidates:
             try:
@@ -99,31 +74,28 @@ class OperatorActions:
 
     async def cancel(self, job_id: str) -> Job:
         """Any job not yet completed becomes cancelled; its worker's next call gets 409."""
-        job = await self.store.get(job_id)
-        if job["status"] == Status.CANCELLED:
-            return job
-        if job["status"] == Status.COMPLETED:
-            raise NotAllowed("A completed job cannot be cancelled", job)
-        now = self.store.now()
-        changed = await self.store.change_state(
-            {"_id": job_id, "status": {"$in": [Status.QUEUED, Status.PROCESSING, Status.ERROR]}},
-            {
-                "$set": {
-                    "status": Status.CANCELLED,
-                    "lease_token": None,
-                    "lease_expires_at": None,
-                    "finished_at": now,
-                },
-                "$unset": {"active": ""},
-            },
-            now=now,
-            event=Event.CANCELLED,
-            worker_id=OPERATOR,
-            token=None,
-        )
-        if changed is None:
-            return await self.cancel(job_id)  # it moved meanwhile: decide again
-        return changed
+        for _ in range(5):
+            changed = await self.store.cancel(job_id, OPERATOR)
+            if changed is not None:
+                return changed
+            job = await self.store.get(job_id)
+            if job["status"] == Status.CANCELLED:
+                return job
+            if job["status"] == Status.COMPLETED:
+                raise NotAllowed("A completed job cannot be cancelled", job)
+        raise QueueError("The job changed while cancelling it; try again", {"job_id": job_id})
+
+
+def _dead_letters(stage: Stage | None, job_ids: list[str] | None) -> dict[str, Any]:
+    """Jobs in error, at a stage or at either work stage (an `$in`, so the index gives the
+    newest-first order)."""
+    query: dict[str, Any] = {
+        "status": Status.ERROR,
+        "stage": stage if stage is not None else {"$in": [s.value for s in WORK_STAGES]},
+    }
+    if job_ids is not None:
+        query["_id"] = {"$in": job_ids}
+    return query
 
 
 def _position(cursor: str) -> tuple[datetime, str]:

@@ -1,25 +1,23 @@
 """Every MongoDB read and write of the results: scraped reviews, their analysis, app summaries.
 
 Reviews are keyed by (app_id, review_id): a retried upload upserts the same documents, and the
-unique index that enforces this also serves the paginated read (equality app_id, sort and
-range on review_id). Summaries are one document per app, ``_id`` = app_id.
+unique index that enforces this (`service/indexes.py`) also serves the paginated read
+(equality app_id, sort and range on review_id). Summaries are one document per app,
+``_id`` = app_id.
 """
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, UpdateOne
 
 from service.clock import as_utc, to_millis, utcnow
-from service.db import create_indexes
+from service.db import PRIMARY
 
 Doc = dict[str, Any]
 
 REVIEW_ORDER = [("review_id", ASCENDING)]
-REVIEW_INDEXES = [
-    IndexModel([("app_id", 1), ("review_id", 1)], name="app_review", unique=True),
-]
 # Written on every upload; analysis is written by the NLP stage and must survive re-uploads.
 REVIEW_FIELDS = (
     "content",
@@ -43,13 +41,10 @@ class ResultStore:
         """bulk_writes=False writes one update_one per review: mongomock 4.3 cannot run the
         UpdateOne operations of PyMongo 4.20 through bulk_write, so the embedded store needs it.
         """
-        self.reviews = database["reviews"]
-        self.summaries = database["summaries"]
+        self.reviews = database.get_collection("reviews", **PRIMARY)
+        self.summaries = database.get_collection("summaries", **PRIMARY)
         self._bulk_writes = bulk_writes
         self._clock = clock
-
-    async def ensure_indexes(self) -> None:
-        await create_indexes(self.reviews, REVIEW_INDEXES)
 
     # Reviews
 

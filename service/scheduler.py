@@ -24,6 +24,7 @@ async def reap_expired_leases(store: JobStore) -> None:
 
 def start_scheduler(store: JobStore, settings: Settings) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.start()
     scheduler.add_job(
         reap_expired_leases,
         "interval",
@@ -32,6 +33,8 @@ def start_scheduler(store: JobStore, settings: Settings) -> AsyncIOScheduler:
         id="reap-expired-leases",
         max_instances=1,
         coalesce=True,
+        # A sweep that starts late (a busy event loop) is still worth running, without a
+        # "missed by" warning.
+        misfire_grace_time=None,
     )
-    scheduler.start()
     return scheduler

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 from service.clock import iso
-from service.domain import Stage, Status
+from service.domain import MAX_RETRIES_LIMIT, Stage, Status
 
 AppId = Annotated[
     str,
@@ -35,7 +35,11 @@ class AddJob(Struct, forbid_unknown_fields=True):
     max_retries: (
         Annotated[
             int,
-            Meta(ge=0, le=20, description="Retries per stage (default REVIEW_QUEUE_MAX_RETRIES)"),
+            Meta(
+                ge=0,
+                le=MAX_RETRIES_LIMIT,
+                description="Retries per stage (default REVIEW_QUEUE_MAX_RETRIES)",
+            ),
         ]
         | None
     ) = None
@@ -111,11 +115,22 @@ class HistoryRow(Struct, omit_defaults=True):
 
 class Overview(Struct):
     timestamp: str
-    active_jobs: list[JobView]
+    active_jobs: Annotated[
+        list[JobView], Meta(description="Queued and processing jobs, oldest first")
+    ]
     active_total: int
     done_jobs_today: int
     error_jobs_today: int
-    counts: dict[str, dict[str, int]]
+    counts: Annotated[
+        dict[str, dict[str, int]],
+        Meta(description="Active jobs by stage and status (queued, delayed, processing)"),
+    ]
+    finished_today: Annotated[
+        dict[str, dict[str, int]],
+        Meta(
+            description="Jobs that finished today by stage and status (completed, error, cancelled)"
+        ),
+    ]
 
 
 class Health(Struct):

@@ -18,6 +18,10 @@ class Settings:
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 300.0
     max_body_bytes: int = 1024 * 1024
+    # Seconds a MongoDB operation (a transaction with its retries included) may take.
+    db_timeout: float = 10.0
+    # Days finished jobs and history rows are kept; None keeps them for ever.
+    retention_days: int | None = 30
     # Testing aid: make every store call yield to the event loop, so races can interleave.
     yield_store_calls: bool = False
 

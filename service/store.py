@@ -1,24 +1,29 @@
-"""Every MongoDB read and write of the queue: indexes, the atomic claim, transitions, history.
+"""Every MongoDB read and write of the queue: the atomic claim, transitions, history, overview.
 
-Each state change is one compare-and-set ``find_one_and_update`` filtered on the state it
-expects, followed by exactly one ``job_history`` row (in one transaction on a replica set).
+Each state change is one compare-and-set `find_one_and_update` filtered on the state it
+expects (the update itself is in `service/moves.py`), followed by exactly one `job_history`
+row, in one transaction on a replica set. Nothing is read before a state change: when the
+compare-and-set matches nothing, the job is read to explain why (404, 409, or a repeat of a
+change that already happened). The indexes that serve every query are in
+`service/indexes.py`.
 """
 
 import random
-import uuid
-from collections.abc import Callable
+import secrets
+from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
+import pymongo
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from service import moves
 from service.clock import utcnow
-from service.db import create_indexes, resolve
+from service.db import PRIMARY, TRANSACTION_OPTIONS, resolve
 from service.domain import (
     INITIAL,
-    WORK_STAGES,
     AlreadyClaimed,
     Event,
     JobNotFound,
@@ -28,50 +33,35 @@ from service.domain import (
     Stage,
     State,
     Status,
-    Transition,
     TransitionNotAllowed,
-    retry_delay,
     worker_move,
 )
+from service.indexes import ensure_indexes
 
 Job = dict[str, Any]
 DEFAULT_RETRY = RetryPolicy()
 
-CLAIM_ORDER = [("priority", DESCENDING), ("requested_at", ASCENDING), ("_id", ASCENDING)]
-HISTORY_ORDER = [("version", ASCENDING), ("_id", ASCENDING)]
-LATEST_FIRST = [("requested_at", DESCENDING), ("_id", DESCENDING)]
-
-JOB_INDEXES = [
-    # Equality (stage, status), sort (priority, requested_at), range (available_at).
-    IndexModel(
-        [("stage", 1), ("status", 1), ("priority", -1), ("requested_at", 1), ("available_at", 1)],
-        name="claim_order",
-    ),
-    IndexModel([("app_id", 1), ("requested_at", -1)], name="app_latest"),
-    # At most one queued or processing job per app: concurrent adds cannot both insert.
-    IndexModel(
-        [("app_id", 1)],
-        name="one_active_job_per_app",
-        unique=True,
-        partialFilterExpression={"active": True},
-    ),
-    IndexModel([("status", 1), ("lease_expires_at", 1)], name="lease_expiry"),
-    IndexModel(
-        [("active", 1), ("requested_at", 1)],
-        name="active_jobs",
-        partialFilterExpression={"active": True},
-    ),
-    IndexModel([("status", 1), ("finished_at", 1)], name="finished_on"),
-]
-HISTORY_INDEXES = [IndexModel([("job_id", 1), ("version", 1)], name="job_history_order")]
+CLAIM_ORDER = [("priority", -1), ("requested_at", 1), ("_id", 1)]
+CURRENT_FIRST = [("active", -1), ("requested_at", -1), ("_id", -1)]
+OLDEST_FIRST = [("requested_at", 1), ("_id", 1)]
+HISTORY_ORDER = [("version", 1)]
+ALL_STAGES = [stage.value for stage in Stage]
+ALL_STATUSES = [status.value for status in Status]
 
 
 def state_of(job: Job) -> State:
     return State(Stage(job["stage"]), Status(job["status"]))
 
 
-def new_token() -> str:
-    return uuid.uuid4().hex
+def new_token(lease_seconds: int) -> str:
+    """An unguessable lease token that also says the lease's length, so that a heartbeat can
+    extend the lease in one write without reading the job."""
+    return f"{lease_seconds}.{secrets.token_hex(16)}"
+
+
+def lease_seconds_of(token: str) -> int | None:
+    seconds, dot, _ = token.partition(".")
+    return int(seconds) if dot and seconds.isdigit() and 0 < len(seconds) <= 5 else None
 
 
 class JobStore:
@@ -84,22 +74,25 @@ class JobStore:
         clock: Callable[[], datetime] = utcnow,
         retry: RetryPolicy = DEFAULT_RETRY,
         jitter: Callable[[], float] = lambda: random.uniform(-0.1, 0.1),
+        retention_days: int | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.retry = retry
         self._jitter = jitter
-        self.jobs = database["jobs"]
-        self.history = database["job_history"]
+        self.jobs = database.get_collection("jobs", **PRIMARY)
+        self.history = database.get_collection("job_history", **PRIMARY)
         self._database = database
         self._client = client
         self._transactions = transactions
         self._clock = clock
+        self._retention_days = retention_days
+        self._timeout = timeout_seconds
 
     def now(self) -> datetime:
         return self._clock()
 
     async def ensure_indexes(self) -> None:
-        await create_indexes(self.jobs, JOB_INDEXES)
-        await create_indexes(self.history, HISTORY_INDEXES)
+        await ensure_indexes(self._database, self._retention_days)
 
     async def ping(self) -> bool:
         try:
@@ -108,7 +101,7 @@ class JobStore:
             return False
         return True
 
-    # Reads
+    # Reads: one command each
 
     async def get(self, job_id: str) -> Job:
         job = await self.jobs.find_one({"_id": job_id})
@@ -116,72 +109,78 @@ class JobStore:
             raise JobNotFound()
         return job
 
-    async def latest_for_app(self, app_id: str) -> Job | None:
-        found = await self.jobs.find({"app_id": app_id}, sort=LATEST_FIRST, limit=1).to_list(None)
+    async def current_for_app(self, app_id: str) -> Job | None:
+        """The app's active job if it has one, else its latest."""
+        found = await self.jobs.find({"app_id": app_id}, sort=CURRENT_FIRST, limit=1).to_list(None)
         return found[0] if found else None
 
     async def poll(self, stage: Stage | None, status: Status | None, limit: int) -> list[Job]:
-        query: dict[str, Any] = {}
-        if stage is not None:
-            query["stage"] = stage
-        if status is not None:
-            query["status"] = status
+        """Jobs by stage and status in claim order; None means any (an `$in` over every value,
+        so that the claim index still gives the order)."""
+        query = {
+            "stage": stage if stage is not None else {"$in": ALL_STAGES},
+            "status": status if status is not None else {"$in": ALL_STATUSES},
+        }
         return await self.jobs.find(query, sort=CLAIM_ORDER, limit=limit).to_list(None)
 
-    async def _count_by_stage_and_status(self) -> dict[str, dict[str, int]]:
-        counts: dict[str, dict[str, int]] = {}
-        by_state = {"$group": {"_id": {"stage": "$stage", "status": "$status"}, "n": {"$sum": 1}}}
-        for key, n in await self._group_count([by_state]):
-            counts.setdefault(key["stage"], {})[key["status"]] = n
-        return counts
+    async def history_of(self, job_id: str) -> list[dict]:
+        rows = await self.history.find({"job_id": job_id}, sort=HISTORY_ORDER).to_list(None)
+        if not rows:
+            await self.get(job_id)  # 404 for an unknown job; retention may have taken the rows
+        return rows
 
-    async def _group_count(self, pipeline: list[dict]) -> list[tuple[Any, int]]:
+    async def overview(self, *, limit: int, since: datetime) -> dict[str, Any]:
+        """Active jobs oldest first; counts of what is active, by stage and status (a queued job
+        not claimable before `available_at` is `delayed`); and what finished since `since`.
+        Bounded by what is active and what finished since then, never by all jobs stored."""
+        now = self._clock()
+        found = self.jobs.find({"active": True}, sort=OLDEST_FIRST, limit=limit)
+        active = await found.to_list(None)
+        counts: dict[str, dict[str, int]] = {}
+        for key, n in await self._group_count(
+            {"active": True},
+            # Naive UTC: PyMongo sends it as the same instant, and mongomock compares it with
+            # the naive datetimes it stores (an aware one raises there).
+            {
+                "stage": "$stage",
+                "status": "$status",
+                "delayed": {"$gt": ["$available_at", now.replace(tzinfo=None)]},
+            },
+        ):
+            status = key["status"]
+            if status == Status.QUEUED and key["delayed"]:
+                status = "delayed"
+            by_status = counts.setdefault(key["stage"], {})
+            by_status[status] = by_status.get(status, 0) + n
+        finished: dict[str, dict[str, int]] = {}
+        for key, n in await self._group_count(
+            self.finished_since(since), {"stage": "$stage", "status": "$status"}
+        ):
+            finished.setdefault(key["stage"], {})[key["status"]] = n
+        return {
+            "active_jobs": active,
+            "active_total": sum(n for by_status in counts.values() for n in by_status.values()),
+            "done_jobs_today": _total(finished, Status.COMPLETED),
+            "error_jobs_today": _total(finished, Status.ERROR),
+            "counts": counts,
+            "finished_today": finished,
+        }
+
+    @staticmethod
+    def finished_since(since: datetime, statuses: list[str] | None = None) -> dict[str, Any]:
+        """Jobs that finished (completed, failed for good, cancelled) at or after `since`."""
+        return {
+            "status": {"$in": statuses or [Status.COMPLETED, Status.ERROR, Status.CANCELLED]},
+            "stage": {"$in": ALL_STAGES},
+            "finished_at": {"$gte": since},
+        }
+
+    async def _group_count(self, match: dict, key: dict) -> list[tuple[Any, int]]:
+        pipeline = [{"$match": match}, {"$group": {"_id": key, "n": {"$sum": 1}}}]
         cursor = await resolve(self.jobs.aggregate(pipeline))
         return [(row["_id"], row["n"]) for row in await cursor.to_list(None)]
 
-    async def history_of(self, job_id: str) -> list[dict]:
-        await self.get(job_id)
-        cursor = self.history.find({"job_id": job_id}, sort=HISTORY_ORDER)
-        return await cursor.to_list(None)
-
-    async def overview(self, *, limit: int, since: datetime) -> dict[str, Any]:
-        """Active jobs and counts; a queued job not claimable before `available_at` is delayed."""
-        now = self._clock()
-        active = await self.jobs.find(
-            {"active": True}, sort=[("requested_at", 1), ("_id", 1)], limit=limit
-        ).to_list(None)
-        counts = await self._count_by_stage_and_status()
-        delayed = await self._group_count(
-            [
-                {"$match": {"status": Status.QUEUED, "available_at": {"$gt": now}}},
-                {"$group": {"_id": "$stage", "n": {"$sum": 1}}},
-            ]
-        )
-        for stage, n in delayed:  # counted apart, so a job may have moved in between
-            by_status = counts.setdefault(stage, {})
-            claimable = by_status.pop("queued", 0) - n
-            if claimable > 0:
-                by_status["queued"] = claimable
-            by_status["delayed"] = n
-        finished_since = {"$gte": since}
-        return {
-            "active_jobs": active,
-            "active_total": sum(
-                n
-                for by_status in counts.values()
-                for status, n in by_status.items()
-                if status in ACTIVE_COUNTS
-            ),
-            "done_jobs_today": await self.jobs.count_documents(
-                {"status": Status.COMPLETED, "finished_at": finished_since}
-            ),
-            "error_jobs_today": await self.jobs.count_documents(
-                {"status": Status.ERROR, "finished_at": finished_since}
-            ),
-            "counts": counts,
-        }
-
-    # Writes
+    # Adding a job: one read, then the insert and its history row
 
     async def add(
         self,
@@ -200,14 +199,15 @@ class JobStore:
         """
         retries = self.retry.max_retries if max_retries is None else max_retries
         for _ in range(5):
-            latest = await self.latest_for_app(app_id)
-            if latest is not None and latest.get("active"):
-                return "queued_already", latest
-            if latest is not None and latest["status"] == Status.COMPLETED and not force:
-                return "exists", latest
+            current = await self.current_for_app(app_id)
+            if current is not None and current.get("active"):
+                return "queued_already", current
+            if current is not None and current["status"] == Status.COMPLETED and not force:
+                return "exists", current
             try:
-                job = self._new_job(app_id, priority, params, retries)
-                return "created", await self._insert(job)
+                return "created", await self._insert(
+                    self._new_job(app_id, priority, params, retries)
+                )
             except DuplicateKeyError:
                 continue
         raise QueueError("The app's jobs changed while adding; try again", {"app_id": app_id})
@@ -229,12 +229,14 @@ class JobStore:
             "available_at": now,
             "attempt": 0,
             "max_retries": max_retries,
-            "runs_left": 1 + max_retries,
             "retries": 0,
             "error_message": None,
             "worker_id": None,
             "version": 1,
+            "last_event": Event.CREATED,
         }
+
+    # Claims
 
     async def claim_next(self, stage: Stage, worker_id: str, lease_seconds: int) -> Job | None:
         """Atomically take the best claimable job of a stage, or None when there is none."""
@@ -269,28 +271,16 @@ class JobStore:
         self, query: dict[str, Any], stage: Stage, worker_id: str | None, lease_seconds: int
     ) -> Job | None:
         now = self._clock()
-        token = new_token()
+        token = new_token(lease_seconds)
         return await self.change_state(
             {**query, "stage": stage, "status": Status.QUEUED, "available_at": {"$lte": now}},
-            {
-                "$set": {
-                    "status": Status.PROCESSING,
-                    "worker_id": worker_id,
-                    "lease_token": token,
-                    "lease_seconds": lease_seconds,
-                    "lease_expires_at": now + timedelta(seconds=lease_seconds),
-                    "claimed_at": now,
-                    "progress": None,
-                    "progress_message": None,
-                },
-                "$inc": {"attempt": 1, "runs_left": -1},
-            },
-            now=now,
-            event=Event.CLAIMED,
+            moves.claim(now, worker_id, token, lease_seconds),
             worker_id=worker_id,
             token=token,
             sort=CLAIM_ORDER,
         )
+
+    # A worker's moves
 
     async def transition(
         self,
@@ -307,105 +297,54 @@ class JobStore:
         A reported error with runs left goes back to the queue after a backoff instead; a job
         handed back unfinished (released) goes back at once, its run not counted.
         """
+        sources = [move.frm for move in moves.worker_moves_into(target)]
         for _ in range(5):
-            job = await self.get(job_id)
-            current = state_of(job)
-            move = worker_move(current, target)
-            refused = move is None or target.status == Status.PROCESSING
-            stale = token is not None and token != job.get("lease_token")
-            if (refused or stale) and await self._already_happened(job, target, token):
+            if target.status != Status.PROCESSING and sources:
+                now = self._clock()
+                update = moves.worker_move(
+                    target,
+                    now,
+                    error_message=error_message,
+                    progress=progress,
+                    retryable=retryable,
+                    retry=self.retry,
+                    jitter=self._jitter(),
+                )
+                stages = [state.stage.value for state in sources]
+                query = {
+                    "_id": job_id,
+                    "status": Status.PROCESSING,
+                    "stage": stages[0] if len(stages) == 1 else {"$in": stages},
+                    **({"lease_token": token} if token is not None else {"worker_id": None}),
+                }
+                changed = await self.change_state(
+                    query, update, token=token, error_message=error_message
+                )
+                if changed is not None:
+                    return changed
+            job = await self._explain_refusal(job_id, target, token)
+            if job is not None:
                 return job
-            if refused:
-                raise TransitionNotAllowed(current, target)
-            held_token = self._check_lease(job, token)
-            now = self._clock()
-            update, event, message = self._outcome(
-                job, move, now, error_message, progress, retryable
-            )
-            changed = await self.change_state(
-                {"_id": job_id, "status": Status.PROCESSING, "lease_token": held_token},
-                update,
-                now=now,
-                event=event,
-                worker_id=job.get("worker_id"),
-                token=held_token,
-                error_message=message,
-            )
-            if changed is not None:
-                return changed
         raise QueueError("The job changed while updating it; try again", {"job_id": job_id})
 
-    def _outcome(
-        self,
-        job: Job,
-        move: Transition,
-        now: datetime,
-        error_message: str | None,
-        progress: float | None,
-        retryable: bool,
-    ) -> tuple[dict, Event, str | None]:
-        """What a worker's move does to the job: (update, history event, error message)."""
-        if move.event == Event.RELEASED:
-            return self._release_update(now), move.event, None
-        if move.event != Event.FAILED:
-            return self._advance(job, move.to, now, progress), move.event, None
-        message = error_message or "failed without a message"
-        if retryable and job.get("runs_left", 0) > 0:
-            policy = self.retry
-            delay = retry_delay(
-                job["attempt"], policy.base_seconds, policy.max_seconds, self._jitter()
-            )
-            return self._retry_update(now, message, delay), Event.RETRY_SCHEDULED, message
-        return self._dead_letter_update(now, message), Event.FAILED, message
-
-    def _advance(self, job: Job, target: State, now: datetime, progress: float | None) -> dict:
-        fields: dict[str, Any] = {
-            "stage": target.stage,
-            "status": target.status,
-            "lease_token": None,
-            "lease_expires_at": None,
-            "attempt": 0,
-            "runs_left": 1 + job.get("max_retries", self.retry.max_retries),
-            "available_at": now,
-            "progress": 100 if target.status == Status.COMPLETED else progress,
-            "progress_message": None,
-            "error_message": None,
-        }
-        update: dict[str, Any] = {"$set": fields}
-        if target.status == Status.COMPLETED:
-            fields["finished_at"] = now
-            update["$unset"] = {"active": ""}
-        return update
-
-    @staticmethod
-    def _release_update(now: datetime) -> dict:
-        """Handed back unfinished by its worker: claimable again at once, the run not counted."""
-        fields = {**_LEASE_CLEARED, "status": Status.QUEUED, "available_at": now}
-        return {"$set": fields, "$inc": {"runs_left": 1, "attempt": -1}}
-
-    @staticmethod
-    def _retry_update(now: datetime, message: str, delay: float) -> dict:
-        """A failed run with runs left: queued again at its stage after `delay` seconds."""
-        fields = {**_LEASE_CLEARED, "status": Status.QUEUED, "error_message": message}
-        fields["available_at"] = now + timedelta(seconds=delay)
-        return {"$set": fields, "$inc": {"retries": 1}}
-
-    @staticmethod
-    def _dead_letter_update(now: datetime, message: str) -> dict:
-        """A failed run with no runs left, or not retryable: stays in error at its stage."""
-        fields = {**_LEASE_CLEARED, "status": Status.ERROR, "error_message": message}
-        fields["finished_at"] = now
-        return {"$set": fields, "$unset": {"active": ""}}
-
-    def _check_lease(self, job: Job, token: str | None) -> str | None:
+    async def _explain_refusal(self, job_id: str, target: State, token: str | None) -> Job | None:
+        """Why a worker's compare-and-set matched nothing: raises the refusal, or returns the
+        job when the move already happened (a retried request), or None to try again."""
+        job = await self.get(job_id)
+        current = state_of(job)
+        move = worker_move(current, target)
+        refused = move is None or target.status == Status.PROCESSING
+        stale = token is not None and token != job.get("lease_token")
+        if (refused or stale) and await self._already_happened(job, target, token):
+            return job
+        if refused:
+            raise TransitionNotAllowed(current, target)
         held = job.get("lease_token")
-        if token is None and job.get("worker_id") is None:
-            return held  # claimed through the seed's plain flow, without a worker id
-        if token is None:
-            raise LeaseLost(state_of(job), "This job is held under a lease: send its lease_token")
-        if token != held:
-            raise LeaseLost(state_of(job))
-        return held
+        if token is None and job.get("worker_id") is not None:
+            raise LeaseLost(current, "This job is held under a lease: send its lease_token")
+        if token is not None and token != held:
+            raise LeaseLost(current)
+        return None  # it changed between the two commands: decide again
 
     async def _already_happened(self, job: Job, target: State, token: str | None) -> bool:
         """A client retrying a transition that went through (its answer was lost) gets 200."""
@@ -414,8 +353,7 @@ class JobStore:
         if target.status == Status.ERROR:
             events = [Event.FAILED, Event.RETRY_SCHEDULED]
         else:
-            moves = (worker_move(state, target) for state in _FROM_PROCESSING)
-            events = [move.event for move in moves if move is not None]
+            events = [move.event for move in moves.worker_moves_into(target)]
             if not events:
                 return False
         row = await self.history.find_one(
@@ -442,13 +380,14 @@ class JobStore:
     async def heartbeat(
         self, job_id: str, token: str, *, progress: float | None, message: str | None
     ) -> Job:
-        job = await self.get(job_id)
-        if job["status"] != Status.PROCESSING:
-            raise LeaseLost(state_of(job), "The job is not being processed any more")
+        """Extend the lease by its length (which the token carries) in one write."""
+        seconds = lease_seconds_of(token)
+        if seconds is None:  # a token minted before tokens carried the lease's length
+            seconds = (await self.get(job_id)).get("lease_seconds", 0)
         now = self._clock()
         fields: dict[str, Any] = {
-            "lease_expires_at": now + timedelta(seconds=job["lease_seconds"]),
             "heartbeat_at": now,
+            "lease_expires_at": now + timedelta(seconds=seconds),
         }
         if progress is not None:
             fields["progress"] = progress
@@ -457,44 +396,55 @@ class JobStore:
         updated = await self.jobs.find_one_and_update(
             {"_id": job_id, "status": Status.PROCESSING, "lease_token": token},
             {"$set": fields},
-            return_document=ReturnDocument.AFTER,
+            return_document=pymongo.ReturnDocument.AFTER,
         )
-        if updated is None:
-            raise LeaseLost(state_of(await self.get(job_id)))
-        return updated
+        if updated is not None:
+            return updated
+        job = await self.get(job_id)
+        if job["status"] != Status.PROCESSING:
+            raise LeaseLost(state_of(job), "The job is not being processed any more")
+        raise LeaseLost(state_of(job))
 
     async def reap_expired(self) -> list[Job]:
         """An expired lease counts as a failed run: the job goes back to the queue at its
         stage at once while runs are left, else it becomes a dead letter."""
         reaped = []
         now = self._clock()
-        message = "lease expired"
-        passes = (
-            ({"$gt": 0}, self._retry_update(now, message, 0)),
-            ({"$lte": 0}, self._dead_letter_update(now, message)),
-        )
-        for runs_left, update in passes:
-            query = {
-                "status": Status.PROCESSING,
-                "lease_expires_at": {"$lt": now},
-                "runs_left": runs_left,
-            }
-            while job := await self.change_state(
-                query,
-                update,
-                now=now,
-                event=Event.LEASE_EXPIRED,
-                worker_id=None,
-                token=None,
-                error_message=message,
-            ):
-                reaped.append(job)
+        query = {"status": Status.PROCESSING, "lease_expires_at": {"$lt": now}}
+        while job := await self.change_state(
+            query,
+            moves.lease_expired(now),
+            worker_id=None,
+            token=None,
+            error_message=moves.LEASE_EXPIRED_MESSAGE,
+        ):
+            reaped.append(job)
         return reaped
+
+    # Operator moves: the compare-and-set first, a read only to explain a refusal
+
+    async def requeue(self, job_id: str, by: str) -> Job | None:
+        """A dead letter back to the queue; None when the job is not in error."""
+        return await self.change_state(
+            {"_id": job_id, "status": Status.ERROR},
+            moves.requeued(self._clock()),
+            worker_id=by,
+            token=None,
+        )
+
+    async def cancel(self, job_id: str, by: str) -> Job | None:
+        """A queued, processing or failed job becomes cancelled; None when it is not one."""
+        return await self.change_state(
+            {"_id": job_id, "status": {"$in": [Status.QUEUED, Status.PROCESSING, Status.ERROR]}},
+            moves.cancelled(self._clock()),
+            worker_id=by,
+            token=None,
+        )
 
     # The one way a state changes
 
     async def _insert(self, job: Job) -> Job:
-        row = self._history_row(job, Event.CREATED, worker_id=None, token=None, error_message=None)
+        row = self._history_row(job, worker_id=None, token=None, error_message=None)
 
         async def write(session: Any) -> Job:
             await self.jobs.insert_one(job, session=session)
@@ -506,43 +456,42 @@ class JobStore:
     async def change_state(
         self,
         query: dict[str, Any],
-        update: dict[str, Any],
+        update: moves.Update,
         *,
-        now: datetime,
-        event: Event,
-        worker_id: str | None,
+        worker_id: str | None = None,
         token: str | None,
         error_message: str | None = None,
         sort: list | None = None,
     ) -> Job | None:
-        update.setdefault("$set", {})["updated_at"] = now
-        update.setdefault("$inc", {})["version"] = 1
+        """The compare-and-set of one state change and, when it matched, its history row."""
 
         async def write(session: Any) -> Job | None:
             job = await self.jobs.find_one_and_update(
-                query, update, sort=sort, return_document=ReturnDocument.AFTER, session=session
+                query,
+                update,
+                sort=sort,
+                return_document=pymongo.ReturnDocument.AFTER,
+                session=session,
             )
             if job is not None:
                 who = worker_id if worker_id is not None else job.get("worker_id")
-                row = self._history_row(job, event, who, token, error_message)
+                row = self._history_row(job, who, token, error_message)
                 await self.history.insert_one(row, session=session)
             return job
 
         return await self._atomically(write)
 
-    async def _atomically(self, write: Callable[[Any], Any]) -> Any:
+    async def _atomically(self, write: Callable[[Any], Awaitable[Any]]) -> Any:
         if not self._transactions:
             return await write(None)
-        async with self._client.start_session() as session:
-            return await session.with_transaction(write)
+        # with_transaction retries transient errors for up to 120 s unless a timeout bounds it.
+        bounded = pymongo.timeout(self._timeout) if self._timeout else nullcontext()
+        with bounded:
+            async with self._client.start_session() as session:
+                return await session.with_transaction(write, **TRANSACTION_OPTIONS)
 
     def _history_row(
-        self,
-        job: Job,
-        event: Event,
-        worker_id: str | None,
-        token: str | None,
-        error_message: str | None,
+        self, job: Job, worker_id: str | None, token: str | None, error_message: str | None
     ) -> dict[str, Any]:
         return {
             "job_id": job["_id"],
@@ -552,17 +501,11 @@ class JobStore:
             "stage": job["stage"],
             "status": job["status"],
             "worker_id": worker_id,
-            "event": event,
+            "event": job["last_event"],
             "error_message": error_message,
             "lease_token": token,
         }
 
 
-_LEASE_CLEARED = {
-    "lease_token": None,
-    "lease_expires_at": None,
-    "progress": None,
-    "progress_message": None,
-}
-ACTIVE_COUNTS = (Status.QUEUED, Status.PROCESSING, "delayed")  # the overview's active jobs
-_FROM_PROCESSING = [State(stage, Status.PROCESSING) for stage in WORK_STAGES]
+def _total(by_stage: dict[str, dict[str, int]], status: Status) -> int:
+    return sum(by_status.get(status, 0) for by_status in by_stage.values())

@@ -444,10 +444,8 @@ async def test_overview_counts_active_and_today(client):
     assert overview["done_jobs_today"] == 1 and overview["error_jobs_today"] == 1
     assert overview["active_total"] == 2
     assert {j["app_id"] for j in overview["active_jobs"]} == {"app.waiting", "app.working"}
-    assert overview["counts"] == {
-        "done": {"completed": 1},
-        "scraper": {"queued": 1, "processing": 1, "error": 1},
-    }
+    assert overview["counts"] == {"scraper": {"queued": 1, "processing": 1}}
+    assert overview["finished_today"] == {"done": {"completed": 1}, "scraper": {"error": 1}}
     assert working["app_id"] == "app.working"
     limited = (await client.get("/queue/overview?limit=1")).json()
     assert len(limited["active_jobs"]) == 1 and limited["active_total"] == 2

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from service import store as store_module
+from service import indexes
 from service.app import create_app
 from service.store import CLAIM_ORDER, JobStore, new_token
 from tests.conftest import backend_settings
@@ -87,7 +87,11 @@ async def naive_claim_next(self, stage, worker_id, lease_seconds):
     if not found:
         return None
     job = found[0]
-    fields = {"status": "processing", "worker_id": worker_id, "lease_token": new_token()}
+    fields = {
+        "status": "processing",
+        "worker_id": worker_id,
+        "lease_token": new_token(lease_seconds),
+    }
     await self.jobs.update_one({"_id": job["_id"]}, {"$set": fields})
     return {**job, **fields}
 
@@ -101,9 +105,9 @@ async def test_the_claim_race_check_catches_a_read_then_write_claim(monkeypatch,
 
 async def test_the_add_race_check_catches_a_missing_unique_index(monkeypatch, racing_settings):
     without_guard = [
-        i for i in store_module.JOB_INDEXES if i.document["name"] != "one_active_job_per_app"
+        i for i in indexes.JOB_INDEXES if i.document["name"] != "one_active_job_per_app"
     ]
-    monkeypatch.setattr(store_module, "JOB_INDEXES", without_guard)
+    monkeypatch.setattr(indexes, "JOB_INDEXES", without_guard)
     async with concurrent_client(racing_settings) as client:
         responses = await concurrent_adds(client, "com.spotify.music")
     assert [r.status_code for r in responses].count(201) > 1, "duplicate adds went unnoticed"

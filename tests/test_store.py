@@ -40,8 +40,8 @@ async def store(connection, clock):
 async def test_indexes_are_created_idempotently(store):
     await store.ensure_indexes()
     names = set((await store.jobs.index_information()).keys())
-    assert {"claim_order", "app_latest", "one_active_job_per_app", "lease_expiry"} <= names
-    assert "job_history_order" in await store.history.index_information()
+    assert {"claim_order_v2", "app_current", "one_active_job_per_app", "lease_expiry"} <= names
+    assert "history_by_job" in await store.history.index_information()
 
 
 async def test_history_keeps_the_order_of_changes_that_share_a_timestamp(store):
@@ -88,7 +88,7 @@ async def test_the_claim_query_is_served_by_its_index(store, backend):
         .sort([("priority", -1), ("requested_at", 1)])
         .explain()
     )
-    assert "claim_order" in str(plan["queryPlanner"]["winningPlan"])
+    assert "claim_order_v2" in str(plan["queryPlanner"]["winningPlan"])
 
 
 async def test_backoff_doubles_per_attempt_up_to_the_cap(connection, clock):
@@ -115,7 +115,7 @@ async def test_an_expired_lease_on_the_last_run_is_a_dead_letter(connection, clo
         clock.now += timedelta(seconds=11)
         [reaped] = await store.reap_expired()
     assert (reaped["status"], reaped["error_message"]) == ("error", "lease expired")
-    assert "active" not in reaped
+    assert reaped["active"] is False
     rows = await store.history_of(job["_id"])
     assert [r["event"] for r in rows][-1] == "lease_expired"
     assert [(r["stage"], r["status"]) for r in rows][-1] == ("scraper", "error")

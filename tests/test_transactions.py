@@ -10,42 +10,24 @@ With TEST_MONGODB_URI pointing at a replica set, the last test checks the same o
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 from mongomock_motor import AsyncMongoMockClient
+from pymongo import ReadPreference
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import OperationFailure
 
 import service.app
 import service.db
-from service.db import Connection, connect
+from service.db import Connection, StoreUnavailable, connect
 from service.domain import DONE_COMPLETED, NLP_QUEUED, SCRAPER_ERROR, Stage
 from service.settings import Settings
 from service.store import JobStore
 from tests.conftest import REAL_MONGODB_URI
-
-WRITE_METHODS = {
-    "insert_one",
-    "insert_many",
-    "find_one_and_update",
-    "find_one_and_replace",
-    "find_one_and_delete",
-    "update_one",
-    "update_many",
-    "replace_one",
-    "delete_one",
-    "delete_many",
-    "bulk_write",
-}
-NOT_GIVEN = object()
-
-
-@dataclass
-class Write:
-    collection: str
-    method: str
-    session: Any  # the `session` keyword as the store passed it (NOT_GIVEN if it passed none)
-    in_transaction: bool  # whether that session's with_transaction callback was running
+from tests.recording import NOT_GIVEN, WRITES, Command, RecordingDatabase
 
 
 class FakeSession:
@@ -62,7 +44,8 @@ class FakeSession:
     async def __aexit__(self, *exc: object) -> None:
         self.ended = True
 
-    async def with_transaction(self, callback: Any) -> Any:
+    async def with_transaction(self, callback: Any, **options: Any) -> Any:
+        self.options = options
         self.transactions += 1
         self.in_transaction = True
         try:
@@ -86,38 +69,6 @@ class FakeClient:
         pass
 
 
-class RecordingCollection:
-    def __init__(self, collection: Any, name: str, log: list[Write]) -> None:
-        self._collection = collection
-        self._name = name
-        self._log = log
-
-    def __getattr__(self, method: str) -> Any:
-        attr = getattr(self._collection, method)
-        if method not in WRITE_METHODS:
-            return attr
-
-        def write(*args: Any, **kwargs: Any) -> Any:
-            session = kwargs.pop("session", NOT_GIVEN)
-            in_transaction = getattr(session, "in_transaction", False)
-            self._log.append(Write(self._name, method, session, in_transaction))
-            return attr(*args, session=None, **kwargs)  # mongomock has no sessions
-
-        return write
-
-
-class RecordingDatabase:
-    def __init__(self, database: Any) -> None:
-        self._database = database
-        self.writes: list[Write] = []
-
-    def __getitem__(self, name: str) -> RecordingCollection:
-        return RecordingCollection(self._database[name], name, self.writes)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._database, name)
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = datetime(2025, 4, 20, 8, 0, tzinfo=UTC)
@@ -130,7 +81,7 @@ class Clock:
 class Step:
     name: str
     result: Any
-    writes: list[Write]
+    writes: list[Command]
     sessions: list[FakeSession]
 
 
@@ -140,9 +91,10 @@ async def run_every_kind_of_change(store: JobStore, client: FakeClient, clock: C
     steps: list[Step] = []
 
     async def step(name: str, call: Any) -> Any:
-        writes_before, sessions_before = len(database.writes), len(client.sessions)
+        before, sessions_before = len(database.commands), len(client.sessions)
         result = await call
-        writes, sessions = database.writes[writes_before:], client.sessions[sessions_before:]
+        writes = [c for c in database.commands[before:] if c.method in WRITES]
+        sessions = client.sessions[sessions_before:]
         steps.append(Step(name, result, writes, sessions))
         return result
 
@@ -179,13 +131,15 @@ STATE_CHANGES = {"add", "claim_next", "claim", "stage_finished", "completed", "f
 
 
 def make_store(transactions: bool) -> tuple[JobStore, FakeClient, Clock]:
-    database = RecordingDatabase(AsyncMongoMockClient()[f"tx_{uuid.uuid4().hex[:8]}"])
+    database = RecordingDatabase(
+        AsyncMongoMockClient()[f"tx_{uuid.uuid4().hex[:8]}"], strip_sessions=True
+    )
     client, clock = FakeClient(), Clock()
     store = JobStore(database, client=client, transactions=transactions, clock=clock)
     return store, client, clock
 
 
-def kinds(writes: list[Write]) -> list[tuple[str, str]]:
+def kinds(writes: list[Command]) -> list[tuple[str, str]]:
     return [(w.collection, w.method) for w in writes]
 
 
@@ -261,11 +215,13 @@ class FakeAdmin:
         return self.hello
 
 
-def fake_async_mongo_client(hello: dict) -> Any:
+def fake_async_mongo_client(hello: dict, *, load_balanced: bool = False) -> Any:
     class FakeAsyncMongoClient(FakeClient):
         def __init__(self, uri: str, **options: Any) -> None:
             super().__init__()
             self.admin = FakeAdmin(hello)
+            self.options = SimpleNamespace(load_balanced=load_balanced)
+            self.given = options
 
         def __getitem__(self, name: str) -> Any:
             return AsyncMongoMockClient()[name]
@@ -274,22 +230,135 @@ def fake_async_mongo_client(hello: dict) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("hello", "replica_set"),
-    [({"isWritablePrimary": True, "setName": "rs0"}, True), ({"isWritablePrimary": True}, False)],
+    ("hello", "load_balanced", "topology", "transactions"),
+    [
+        ({"isWritablePrimary": True, "setName": "rs0"}, False, "replica set", True),
+        ({"isWritablePrimary": True, "msg": "isdbgrid"}, False, "sharded cluster", True),
+        ({"isWritablePrimary": True, "serviceId": "x"}, True, "load balancer", True),
+        ({"isWritablePrimary": True}, False, "standalone", False),
+    ],
 )
-async def test_connect_uses_transactions_only_on_a_replica_set(monkeypatch, hello, replica_set):
-    monkeypatch.setattr(service.db, "AsyncMongoClient", fake_async_mongo_client(hello))
-    conn = await connect(Settings(mongodb_uri="mongodb://db.invalid:27017"))
-    assert conn.replica_set is replica_set and not conn.embedded
+async def test_connect_uses_transactions_wherever_the_server_has_them(
+    monkeypatch, hello, load_balanced, topology, transactions
+):
+    fake = fake_async_mongo_client(hello, load_balanced=load_balanced)
+    monkeypatch.setattr(service.db, "AsyncMongoClient", fake)
+    conn = await connect(Settings(mongodb_uri="mongodb://db.invalid:27017", db_timeout=7))
+    assert (conn.topology, conn.transactions, conn.embedded) == (topology, transactions, False)
+    assert conn.client.given["timeoutMS"] == 7000
+
+
+async def test_an_unreachable_server_fails_start_up_in_one_line(monkeypatch):
+    monkeypatch.setattr(service.db, "SERVER_SELECTION_SECONDS", 0.3)
+    with pytest.raises(StoreUnavailable) as refused:
+        await connect(Settings(mongodb_uri="mongodb://user:secret@127.0.0.1:1/?retryWrites=true"))
+    message = str(refused.value)
+    assert message.startswith("Cannot reach MongoDB at 127.0.0.1:1 within 0.3 s")
+    assert "check MONGODB_URI" in message and "\n" not in message and "secret" not in message
+
+
+@pytest.mark.parametrize("uri", ["127.0.0.1:27017", "http://db:27017", "mongodb://"])
+async def test_a_connection_string_that_is_not_one_fails_start_up_in_one_line(uri):
+    with pytest.raises(StoreUnavailable) as refused:
+        await connect(Settings(mongodb_uri=uri))
+    message = str(refused.value)
+    assert message.startswith("MONGODB_URI is not a usable MongoDB connection string")
+    assert "\n" not in message
+
+
+class TransientOnce(AsyncClientSession):
+    """PyMongo's own with_transaction (its retry loop) over a session that talks to no server:
+    starting, committing and aborting are recorded, and the first operation of the first
+    transaction fails with a TransientTransactionError, as a failover or a write conflict
+    does on a replica set."""
+
+    def __init__(self) -> None:  # no server session: only the transaction bookkeeping
+        self.started: list[dict] = []
+        self.committed = 0
+        self.aborted = 0
+        self._active = False
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._active
+
+    async def start_transaction(self, read_concern, write_concern, read_preference, *_) -> None:
+        self.started.append(
+            {
+                "read_concern": read_concern,
+                "write_concern": write_concern,
+                "read_preference": read_preference,
+            }
+        )
+        self._active = True
+
+    async def commit_transaction(self) -> None:
+        self.committed += 1
+        self._active = False
+
+    async def abort_transaction(self) -> None:
+        self.aborted += 1
+        self._active = False
+
+    async def __aenter__(self) -> "TransientOnce":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+
+async def test_a_transient_transaction_error_is_retried_with_explicit_options():
+    session = TransientOnce()
+    client = SimpleNamespace(start_session=lambda: session)
+    database = RecordingDatabase(AsyncMongoMockClient()["tx_retry"], strip_sessions=True)
+    store = JobStore(database, client=client, transactions=True, timeout_seconds=5)
+    await store.ensure_indexes()
+    original = database.get_collection
+
+    def failing_once(name: str, **options: Any) -> Any:
+        collection = original(name, **options)
+        if name != "jobs":
+            return collection
+        insert = collection.insert_one
+
+        async def insert_one(*args: Any, **kwargs: Any) -> Any:
+            if len(session.started) == 1:
+                error = OperationFailure("WriteConflict", 112)
+                error._add_error_label("TransientTransactionError")
+                raise error
+            return await insert(*args, **kwargs)
+
+        collection.insert_one = insert_one
+        return collection
+
+    database.get_collection = failing_once
+    store = JobStore(database, client=client, transactions=True, timeout_seconds=5)
+    outcome, job = await store.add("com.spotify.music", priority=5, params={}, force=False)
+
+    assert outcome == "created"
+    assert (len(session.started), session.aborted, session.committed) == (2, 1, 1)
+    assert await store.jobs.count_documents({}) == 1
+    assert await store.history.count_documents({"job_id": job["_id"]}) == 1
+    for options in session.started:
+        assert options["read_concern"].level == "majority"
+        assert options["write_concern"].document == {"w": "majority"}
+        assert options["read_preference"] == ReadPreference.PRIMARY
+
+
+async def test_the_collections_decide_on_the_primary_and_a_majority_acknowledges():
+    store = JobStore(AsyncMongoMockClient()["options"])
+    for collection in (store.jobs, store.history):
+        assert collection.read_preference == ReadPreference.PRIMARY
+        assert collection.write_concern.document == {"w": "majority"}
 
 
 async def test_the_service_on_a_replica_set_writes_each_change_in_a_transaction(monkeypatch):
     """create_app hands connect()'s replica_set to the store: API calls run in transactions."""
-    database = RecordingDatabase(AsyncMongoMockClient()["tx_app"])
+    database = RecordingDatabase(AsyncMongoMockClient()["tx_app"], strip_sessions=True)
     client = FakeClient()
 
     async def fake_connect(settings: Settings) -> Connection:
-        return Connection(client, database, embedded=False, replica_set=True)
+        return Connection(client, database, embedded=False, transactions=True)
 
     monkeypatch.setattr(service.app, "connect", fake_connect)
     app = service.app.create_app(Settings(mongodb_uri="mongodb://db.invalid:27017"))
@@ -299,10 +368,11 @@ async def test_the_service_on_a_replica_set_writes_each_change_in_a_transaction(
         claimed = await http.post("/queue/poll", json={"stage": "scraper", "worker_id": "w1"})
         assert claimed.status_code in (200, 201) and len(claimed.json()) == 1, claimed.text
 
-    history_writes = [w for w in database.writes if w.collection == "job_history"]
+    writes = [c for c in database.commands if c.method in WRITES]
+    history_writes = [w for w in writes if w.collection == "job_history"]
     assert len(history_writes) == 2 and len(client.sessions) >= 2
     assert all(w.in_transaction and isinstance(w.session, FakeSession) for w in history_writes)
-    job_writes = [w for w in database.writes if w.collection == "jobs"]
+    job_writes = [w for w in writes if w.collection == "jobs"]
     assert job_writes and all(w.in_transaction for w in job_writes)
 
 

@@ -103,14 +103,14 @@ class AppResultsController(Controller):
 
     @get(
         "/summary",
-        summary="The app's summary, once its latest job is done",
+        summary="The app's summary, once its current job is done",
         description="404 says where the app is when there is no summary to show yet.",
         responses=errors(404),
     )
     async def summary(
         self, app_id: FromPath[str], store: StoreDep, results: ResultsDep
     ) -> SummaryView:
-        job = await store.latest_for_app(app_id)
+        job = await store.current_for_app(app_id)
         if job is None:
             raise NotFoundException("No job for this app", extra={"app_id": app_id})
         where = {"job_id": job["_id"], "stage": job["stage"], "status": job["status"]}

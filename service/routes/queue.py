@@ -161,9 +161,13 @@ class QueueController(Controller):
         )
         return job_view(job)
 
-    @get("/status/{app_id:str}", summary="The app's latest job", responses=errors(404))
+    @get(
+        "/status/{app_id:str}",
+        summary="The app's current job: its queued or processing one, else its latest",
+        responses=errors(404),
+    )
     async def status(self, app_id: FromPath[str], store: StoreDep) -> JobView:
-        job = await store.latest_for_app(app_id)
+        job = await store.current_for_app(app_id)
         if job is None:
             raise JobNotFound()
         return job_view(job)
