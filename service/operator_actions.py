@@ -32,8 +32,11 @@ class OperatorActions:
             finished_at, job_id = _position(cursor)
             # A range on the sort key keeps the index order; the few jobs that finished in the
             # same millisecond and came before the cursor are filtered out.
-            query["finished_at"] = {"$lte": finished_at}
-            query["$nor"] = [{"finished_at": finished_at, "_id": {"$gte": job_id}}]
+            query = {
+                **query,
+                "finished_at": {"$lte": finished_at},
+                "$nor": [{"finished_at": finished_at, "_id": {"$gte": job_id}}],
+            }
         found = self.store.jobs.find(query, sort=NEWEST_FIRST, limit=limit + 1)
         page = await found.to_list(None)
         last = page[limit - 1] if len(page) > limit else None

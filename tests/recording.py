@@ -10,6 +10,7 @@ cursor is read, `bulk_write` once with the filter of each of its operations. A w
 passed on.
 """
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,8 +95,9 @@ class RecordingCollection:
         self._name = name
         self._database = database
 
-    def _record(self, method: str, args: tuple, kwargs: dict) -> Command:
+    def _record(self, method: str, args: tuple, given: dict) -> Command:
         command = Command(self._name, method)
+        args, kwargs = copy.deepcopy((args, {k: v for k, v in given.items() if k != "session"}))
         if method in FILTERED:
             command.filter = args[0] if args else kwargs.get("filter", {})
             command.sort = kwargs.get("sort")
@@ -107,7 +109,7 @@ class RecordingCollection:
             command.filter = args[1] if len(args) > 1 else kwargs.get("filter", {})
         if method == "bulk_write":
             command.filters = [op._filter for op in args[0]]
-        session = kwargs.get("session", NOT_GIVEN)
+        session = given.get("session", NOT_GIVEN)
         command.session = session
         command.in_transaction = bool(getattr(session, "in_transaction", False))
         self._database.commands.append(command)
