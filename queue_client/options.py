@@ -42,6 +42,7 @@ WORKER_OPTIONS = [
     click.option(
         "--api-url",
         envvar="REVIEW_QUEUE_API_URL",
+        show_envvar=True,
         default=DEFAULT_API_URL,
         show_default=True,
         help="Base URL of the review-queue service.",
@@ -49,6 +50,7 @@ WORKER_OPTIONS = [
     click.option(
         "--worker-id",
         envvar="REVIEW_QUEUE_WORKER_ID",
+        show_envvar=True,
         default=default_worker_id,
         show_default="<hostname>-<pid>",
         help="Who holds the leases of this process's jobs.",
@@ -56,6 +58,7 @@ WORKER_OPTIONS = [
     click.option(
         "--concurrency",
         envvar="REVIEW_QUEUE_CONCURRENCY",
+        show_envvar=True,
         default=1,
         type=click.IntRange(min=1),
         show_default=True,
@@ -64,6 +67,7 @@ WORKER_OPTIONS = [
     click.option(
         "--lease-seconds",
         envvar="REVIEW_QUEUE_WORKER_LEASE_SECONDS",
+        show_envvar=True,
         default=None,
         type=click.IntRange(1, 3600),
         help="Lease asked for on each claim  [default: the service's]",
@@ -71,6 +75,7 @@ WORKER_OPTIONS = [
     click.option(
         "--grace-seconds",
         envvar="REVIEW_QUEUE_GRACE_SECONDS",
+        show_envvar=True,
         default=30.0,
         type=click.FloatRange(min=0),
         show_default=True,
@@ -79,6 +84,7 @@ WORKER_OPTIONS = [
     click.option(
         "--log-level",
         envvar="REVIEW_QUEUE_LOG_LEVEL",
+        show_envvar=True,
         default="INFO",
         type=click.Choice(LOG_LEVELS, case_sensitive=False),
         show_default=True,

@@ -7,9 +7,11 @@ connection string is not one; it never carries on half-connected.
 import asyncio
 import inspect
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import pymongo
 from pymongo import AsyncMongoClient, ReadPreference, WriteConcern
 from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
 from pymongo.read_concern import ReadConcern
@@ -77,7 +79,8 @@ async def _connect_to_server(settings: Settings) -> Connection:
             "it looks like mongodb://host:27017 or mongodb+srv://cluster.example.net"
         ) from None
     try:
-        hello = await client.admin.command("hello")
+        with pymongo.timeout(SERVER_SELECTION_SECONDS):  # timeoutMS would stretch it
+            hello = await client.admin.command("hello")
     except PyMongoError as exc:
         await client.close()
         raise StoreUnavailable(
@@ -114,8 +117,10 @@ def topology_of(hello: dict, *, load_balanced: bool = False) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The gist of a driver error: its first line, without the topology and timeout dump."""
     text = str(exc).strip().splitlines()
     first = text[0] if text else type(exc).__name__
+    first = re.sub(r" \(configured timeouts:[^)]*\)", "", first).split(", Timeout:")[0]
     return first if len(first) <= 200 else first[:197] + "..."
 
 

@@ -101,7 +101,8 @@ async def ensure_indexes(database: Any, retention_days: int | None) -> None:
         if ttl_name in existing:
             await _fit_ttl(database, collection_name, existing[ttl_name], indexes)
         for index in indexes:
-            await _create(collection, index)
+            if index.document["name"] != ttl_name or ttl_name not in existing:
+                await _create(collection, index)
 
 
 async def _fit_ttl(database: Any, collection: str, found: dict, indexes: list) -> None:
