@@ -1,8 +1,9 @@
 """A review's keywords: the phrases it is about, as opposed to how it feels about them.
 
 Candidates are runs of content words: not stop words, not lexicon markers (negators, "but"
-...), not evaluative words (praise of 1.2 and up, the strongest blame: "great", "worst"; the
-problem words stay: "crashes", "slow", "ads"), not the app's own name, at least two letters.
+...), not VADER's stronger feeling words, not evaluative words (praise of 1.2 and up, the
+strongest blame: "great", "worst"; the problem words stay: "crashes", "slow", "ads"), not
+words of praise phrases ("five stars"), at least two letters.
 A run of one word gives that word, a longer run its two-word phrases ("offline maps saved"
 -> "offline maps", "maps saved"); `keywords()` keeps up to ten, each once, in the order of the
 text. themes.py counts each keyword and each word of it as a term. Japanese and Chinese,
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import pairwise
 
-from nlp_worker.lexicon import Lexicon
+from nlp_worker.lexicon import MAX_PHRASE_WORDS, Lexicon
 from nlp_worker.sentiment import EMOJI, MARKERS
 from nlp_worker.text import Tokens
 
@@ -27,6 +28,7 @@ KEYWORDS_PER_REVIEW = 10
 MAX_KEYWORD_CHARS = 60
 PRAISE = 1.2
 BLAME = -2.5
+BACKGROUND_FEELING = 1.0
 STEM = 5
 
 Term = tuple[str, ...]
@@ -40,6 +42,8 @@ def _is_content(word: str, lexicon: Lexicon, app_words: frozenset[str]) -> bool:
     if any(lexicon.has(name, word) for name in MARKERS):
         return False
     value = lexicon.valence(word)
+    if word in lexicon.background:  # VADER's stronger words are feelings, not topics
+        return value is None or abs(value) < BACKGROUND_FEELING
     return value is None or BLAME < value < PRAISE
 
 
@@ -52,7 +56,13 @@ def runs(
     found: list[list[str]] = []
     current: list[str] = []
     clause = None
-    for token in tokens.tokens:
+    in_phrases = _phrase_words(tokens, lexicon)
+    for index, token in enumerate(tokens.tokens):
+        if index in in_phrases:  # "five stars", "keep up the good work": not topics
+            if current:
+                found.append(current)
+            current = []
+            continue
         if token.emoji or token.clause != clause or not _is_content(token.text, lexicon, app_words):
             if current:
                 found.append(current)
@@ -64,6 +74,21 @@ def runs(
     if current:
         found.append(current)
     return found
+
+
+def _phrase_words(tokens: Tokens, lexicon: Lexicon) -> set[int]:
+    """Indices of the words inside the lexicon's praise and marker phrases ("five stars",
+    "used to"); complaint phrases keep theirs ("keeps crashing": the crash is the topic)."""
+    words = [token.text for token in tokens.tokens]
+    covered: set[int] = set()
+    lists = lexicon.phrase_lists.values()
+    for start in range(len(words)):
+        for length in range(min(MAX_PHRASE_WORDS, len(words) - start), 1, -1):
+            phrase = tuple(words[start : start + length])
+            if lexicon.phrases.get(phrase, -1) >= 0 or any(phrase in items for items in lists):
+                covered.update(range(start, start + length))
+                break
+    return covered
 
 
 def keywords(word_runs: Iterable[list[str]]) -> list[str]:

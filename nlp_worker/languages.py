@@ -3,7 +3,7 @@
 lingua-language-detector (Apache-2.0; its models ship in the wheel, nothing is downloaded),
 restricted to SUPPORTED and in its high-accuracy mode, is deterministic and right on short
 text far more often than langdetect (benchmarks/nlp_quality.py prints both). Text in a
-script none of them uses (Korean, Arabic, Thai ...), or with no letters, is None.
+script none of them uses (Korean, Arabic, Thai ...), or with fewer than two letters, is None.
 
 A text shorter than SHORT_TEXT characters whose words are all English words the English
 lexicon or stop-word list knows ("ok", "bad", "love it") is English: one or two words
@@ -33,6 +33,7 @@ SUPPORTED: dict[str, Language] = {
 }
 NAMES = {code: language.name.title() for code, language in SUPPORTED.items()}
 SHORT_TEXT = 20
+MIN_LETTERS = 2  # "x", "?!" and emoji say nothing about a language
 _CODES = {language: code for code, language in SUPPORTED.items()}
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -50,7 +51,7 @@ class LanguageDetection:
 
     def detect(self, text: str) -> str | None:
         text = text.strip()
-        if not _LETTER.search(text):
+        if len(_LETTER.findall(text)) < MIN_LETTERS:
             return None
         if len(text) < SHORT_TEXT:
             words = _WORD.findall(text.lower().replace("’", "'"))  # noqa: RUF001

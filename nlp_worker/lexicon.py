@@ -52,6 +52,7 @@ class Lexicon:
     prefixes: dict[str, float] = field(default_factory=dict)  # "crash" for crash*
     lists: dict[str, frozenset[str]] = field(default_factory=dict)
     phrase_lists: dict[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
+    background: set[str] = field(default_factory=set)  # words from VADER, not ours
 
     @property
     def substring(self) -> bool:
@@ -134,3 +135,4 @@ def _add_vader(lexicon: Lexicon) -> None:
             continue
         if lexicon.valence(word) is None:
             lexicon.words[word] = round(float(valence) * 0.6, 3)  # background: softer
+            lexicon.background.add(word)

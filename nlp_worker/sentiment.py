@@ -5,7 +5,7 @@ The text
 Words and phrases of the language's lexicon (lexicon.py) carry a valence (-4..4). Each one
 found is adjusted by what stands around it:
 
-* negation: a negator up to three words before it in the same clause ("not good", "never
+* negation: a negator up to four words before it in the same clause ("not good", "never
   had a crash"; German and Dutch also just after: "gefällt mir nicht") flips it, a bad word
   more softly than a good one ("not bad" is only mildly good);
 * intensifiers ("very", "really") right before it make it stronger;
@@ -50,7 +50,7 @@ from nlp_worker.text import Tokens
 ALPHA = 6.0
 STAR_WEIGHT = 1.6
 THRESHOLD = 0.2
-NEGATION_WINDOW = 3
+NEGATION_WINDOW = 4
 NEGATED_GOOD = -0.75  # "not good"
 NEGATED_BAD = -0.4  # "not bad"
 INTENSIFIER = 1.3
