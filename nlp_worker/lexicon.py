@@ -41,7 +41,7 @@ LISTS = (
     "stopwords",
     "flags",
 )
-MAX_PHRASE_WORDS = 4
+MAX_PHRASE_WORDS = 5
 
 
 @dataclass
