@@ -72,10 +72,6 @@ class Lexicon:
                 return value
         return None
 
-    def is_polar(self, word: str) -> bool:
-        value = self.valence(word)
-        return value is not None and value != 0
-
 
 def parse(language: str, text: str) -> Lexicon:
     lexicon = Lexicon(language)
