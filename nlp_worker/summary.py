@@ -1,108 +1,176 @@
 """The summary of one app's analysed reviews. Pure: no I/O, no clock.
 
-Built incrementally (`SummaryBuilder.add` per review, `build()` at the end) so a worker
-can stream an app's reviews batch by batch without keeping them all; `summarize` does
-it in one call.
+Built incrementally (`SummaryBuilder.add` per review, `build()` at the end) so a worker can
+stream an app's reviews batch by batch; `summarize` does it in one call. The fields (the
+README's results API section says the same for app teams):
 
-Shape::
-
-    {"review_count": int,
-     "average_rating": float | None,        # mean star rating, 2 decimals
-     "sentiment": {"positive": n, "neutral": n, "negative": n},
-     "top_keywords": {"positive": [...], "negative": [...]},   # up to 10 each
-     "languages": {code: n},                # "unknown" for None
-     "per_day": {"YYYY-MM-DD": n}}          # by the review's UTC date
-
-A top keyword is ranked by how many reviews of that sentiment mention it (once per
-review however often it appears), ties broken alphabetically. Sentiment and language
-counts add up to review_count. A review whose ``at`` is missing or unreadable is left
-out of per_day only; a review without a 1..5 rating is left out of the average only.
+* review_count: reviews analysed.
+* average_rating: mean star rating (1..5) over the reviews that have one, 2 decimals; null
+  without any.
+* rating_distribution: {"1": n, ..., "5": n}.
+* sentiment: {"positive", "neutral", "negative"}: reviews per sentiment label.
+* languages: {code: n}, "unknown" for reviews in no supported language.
+* per_day: {"YYYY-MM-DD": n} by the review's UTC date; per_week: {"YYYY-Www": n} by its ISO
+  week (the latest MAX_WEEKS). A review without a readable `at` is in neither.
+* versions: per app version, oldest first (by its earliest review), the MAX_VERSIONS with the
+  most reviews: review_count, average_rating, average_sentiment (the mean compound, -1..1,
+  3 decimals) and sentiment counts. Reviews without a version are in no entry.
+* top_issues, top_praises: themes.py: what negative reviews complain about and positive
+  ones praise, each with its share of all reviews, example review ids and its trend per
+  week and per version.
+* top_keywords: {"positive": praise themes, "negative": issue themes}, as words only (the
+  field older clients read).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nlp_worker import themes
+from nlp_worker.keywords import app_words, terms
+
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
-TOP_KEYWORDS = 10
 UNKNOWN_LANGUAGE = "unknown"
+MAX_WEEKS = 520
+MAX_VERSIONS = 30
+MAX_VERSION_CHARS = 200
 
 
-def utc_day(at: Any) -> str | None:
-    """The UTC calendar date of an ISO-8601 time (naive means UTC), or None."""
+def moment(at: Any) -> datetime | None:
+    """An ISO-8601 time (naive means UTC) as an aware datetime, or None."""
     if isinstance(at, datetime):
-        moment = at
+        value = at
     elif isinstance(at, str) and at.strip():
         try:
-            moment = datetime.fromisoformat(at.strip())
+            value = datetime.fromisoformat(at.strip())
         except ValueError:
             return None
     else:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).date().isoformat()
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def valid_rating(score: Any) -> float | None:
+def utc_day(at: Any) -> str | None:
+    """The UTC calendar date of an ISO-8601 time (naive means UTC), or None."""
+    found = moment(at)
+    return found.date().isoformat() if found else None
+
+
+def iso_week(at: Any) -> str | None:
+    found = moment(at)
+    if found is None:
+        return None
+    year, week, _ = found.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def valid_rating(score: Any) -> int | None:
     if isinstance(score, bool) or not isinstance(score, int | float):
         return None
-    return float(score) if 1 <= score <= 5 else None
+    return int(score) if 1 <= score <= 5 and score == int(score) else None
 
 
-def top_keywords(counts: Counter[str], limit: int = TOP_KEYWORDS) -> list[str]:
-    """Most-mentioned first, ties alphabetical."""
-    return [word for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))][
-        :limit
-    ]
+@dataclass
+class _Version:
+    first_seen: str
+    review_count: int = 0
+    rating_total: float = 0.0
+    rating_count: int = 0
+    compound_total: float = 0.0
+    sentiment: Counter = field(default_factory=Counter)
 
 
 class SummaryBuilder:
     def __init__(self, app_id: str = "") -> None:
-        # "spotify" tops both lists of com.spotify.music's reviews and says nothing.
-        self._app_words = {part.lower() for part in app_id.split(".") if part}
+        self._app_words = app_words(app_id)
         self.review_count = 0
-        self._rating_total = 0.0
-        self._rating_count = 0
+        self._ratings: Counter[int] = Counter()
         self._sentiment: Counter[str] = Counter({label: 0 for label in SENTIMENT_LABELS})
-        self._keywords: dict[str, Counter[str]] = {"positive": Counter(), "negative": Counter()}
         self._languages: Counter[str] = Counter()
         self._per_day: Counter[str] = Counter()
+        self._per_week: Counter[str] = Counter()
+        self._versions: dict[str, _Version] = {}
+        self._docs: list[themes.Doc] = []
 
     def add(self, review: Mapping[str, Any], analysis: Mapping[str, Any]) -> None:
         """Count one review (as the service returned it) with its analysis."""
         self.review_count += 1
         rating = valid_rating(review.get("score"))
         if rating is not None:
-            self._rating_total += rating
-            self._rating_count += 1
-        label = analysis["sentiment"]["label"]
+            self._ratings[rating] += 1
+        sentiment = analysis["sentiment"]
+        label = sentiment["label"]
         if label not in SENTIMENT_LABELS:
             raise ValueError(f"unknown sentiment label {label!r}")
         self._sentiment[label] += 1
-        if label in self._keywords:
-            words = set(analysis.get("keywords") or ()) - self._app_words
-            self._keywords[label].update(words)
-        self._languages[analysis.get("language") or UNKNOWN_LANGUAGE] += 1
-        day = utc_day(review.get("at"))
+        language = analysis.get("language")
+        self._languages[language or UNKNOWN_LANGUAGE] += 1
+        at = review.get("at")
+        day, week = utc_day(at), iso_week(at)
         if day is not None:
             self._per_day[day] += 1
+            self._per_week[week] += 1  # type: ignore[index]
+        version = review.get("app_version")
+        version = version[:MAX_VERSION_CHARS] if isinstance(version, str) and version else None
+        stamp = moment(at).isoformat() if day else ""  # type: ignore[union-attr]
+        if version is not None:
+            entry = self._versions.setdefault(version, _Version(first_seen=stamp or "~"))
+            entry.first_seen = min(entry.first_seen, stamp or "~")
+            entry.review_count += 1
+            entry.sentiment[label] += 1
+            entry.compound_total += float(sentiment.get("compound") or 0.0)
+            if rating is not None:
+                entry.rating_total += rating
+                entry.rating_count += 1
+        if language:
+            found = frozenset(terms(analysis.get("keywords") or (), self._app_words))
+            if found:
+                review_id = str(review.get("review_id", ""))
+                doc = themes.Doc(review_id, label, language, stamp, week, version, found)
+                self._docs.append(doc)
 
     def build(self) -> dict[str, Any]:
-        average = round(self._rating_total / self._rating_count, 2) if self._rating_count else None
+        rated = sum(self._ratings.values())
+        total = sum(stars * n for stars, n in self._ratings.items())
+        found = themes.find(self._docs, self.review_count)
         return {
             "review_count": self.review_count,
-            "average_rating": average,
+            "average_rating": round(total / rated, 2) if rated else None,
+            "rating_distribution": {str(stars): self._ratings[stars] for stars in range(1, 6)},
             "sentiment": {label: self._sentiment[label] for label in SENTIMENT_LABELS},
             "top_keywords": {
-                label: top_keywords(counts) for label, counts in self._keywords.items()
+                "positive": [theme["theme"] for theme in found["praises"]],
+                "negative": [theme["theme"] for theme in found["issues"]],
             },
+            "top_issues": found["issues"],
+            "top_praises": found["praises"],
             "languages": dict(sorted(self._languages.items())),
             "per_day": dict(sorted(self._per_day.items())),
+            "per_week": dict(sorted(self._per_week.items())[-MAX_WEEKS:]),
+            "versions": self._version_list(),
         }
+
+    def _version_list(self) -> list[dict[str, Any]]:
+        busiest = sorted(self._versions.items(), key=lambda item: (-item[1].review_count, item[0]))
+        chosen = sorted(busiest[:MAX_VERSIONS], key=lambda item: (item[1].first_seen, item[0]))
+        return [
+            {
+                "version": version,
+                "review_count": entry.review_count,
+                "average_rating": (
+                    round(entry.rating_total / entry.rating_count, 2)
+                    if entry.rating_count
+                    else None
+                ),
+                "average_sentiment": round(entry.compound_total / entry.review_count, 3),
+                "sentiment": {label: entry.sentiment[label] for label in SENTIMENT_LABELS},
+            }
+            for version, entry in chosen
+        ]
 
 
 def summarize(

@@ -8,8 +8,15 @@ import click
 
 from queue_client.options import worker_from_options, worker_options
 from queue_client.worker import run_worker
+from scraper_worker.app_store import DEFAULT_BASE_URL
 from scraper_worker.processor import DEFAULT_MAX_REVIEWS, STAGE, make_processor
-from scraper_worker.sources import FixtureSource, GooglePlaySource, fixture_app_ids, make_source
+from scraper_worker.sources import (
+    SOURCE_NAMES,
+    AutoSource,
+    GooglePlaySource,
+    fixture_app_ids,
+    make_source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +27,21 @@ log = logging.getLogger(__name__)
 )
 @click.option(
     "--source",
-    type=click.Choice([GooglePlaySource.name, FixtureSource.name]),
-    default=GooglePlaySource.name,
+    type=click.Choice(SOURCE_NAMES),
+    default=AutoSource.name,
     show_default=True,
     envvar="REVIEW_QUEUE_SCRAPER_SOURCE",
-    help="Where reviews come from: Google Play, or the synthetic demo data shipped in the "
-    "package (no network).",
+    help="Where reviews come from: auto (a numeric id is an App Store app, a package name a "
+    "Google Play one), google-play, app-store, or fixtures: the synthetic demo data shipped in "
+    "the package (no network).",
+)
+@click.option(
+    "--app-store-url",
+    default=DEFAULT_BASE_URL,
+    show_default=True,
+    envvar="REVIEW_QUEUE_SCRAPER_APP_STORE_URL",
+    help="Base URL of the App Store feeds ({url}/{country}/rss/customerreviews/... and "
+    "{url}/lookup); tests point it at a local server.",
 )
 @click.option(
     "--max-reviews",
@@ -50,13 +66,14 @@ log = logging.getLogger(__name__)
     default=30.0,
     show_default=True,
     envvar="REVIEW_QUEUE_SCRAPER_HTTP_TIMEOUT",
-    help="With --source google-play: seconds a request to Google Play may stall before the "
-    "attempt fails (and the job is retried).",
+    help="Seconds a request to Google Play or the App Store may stall before the attempt "
+    "fails (and the job is retried).",
 )
 @worker_options
 def main(
     source: str,
     max_reviews: int,
+    app_store_url: str,
     fixture_delay: float,
     http_timeout: float,
     **options: Any,
@@ -64,15 +81,16 @@ def main(
     """Claim "scraper" jobs from the review-queue service, fetch each app's newest reviews
     and post them to the service in batches of at most 200.
 
-    Job params: "lang" (default en) and "country" (default us) for Google Play.
+    Job params: "lang" (default en, Google Play only) and "country" (default us).
     """
-    if source == GooglePlaySource.name:
+    if source in (GooglePlaySource.name, AutoSource.name):
         # google-play-scraper calls urllib without a timeout; a stalled request would hold
         # its job (and a thread) forever. Blocking sockets only: asyncio's are unaffected.
         socket.setdefaulttimeout(http_timeout)
-    processor = make_processor(
-        make_source(source, fixture_delay=fixture_delay), max_reviews=max_reviews
+    chosen = make_source(
+        source, fixture_delay=fixture_delay, app_store_url=app_store_url, http_timeout=http_timeout
     )
+    processor = make_processor(chosen, max_reviews=max_reviews)
     worker = worker_from_options(STAGE, processor, **options)
     log.info("Scraper source %s, at most %d reviews per job", source, max_reviews)
     run_worker(worker)

@@ -7,6 +7,11 @@ the sentence templates below; no store was scraped.
 Each file holds one app: `{"app_id", "title", "columns", "reviews": [[...], ...]}`, one review
 per line as a row in the order of `columns`, newest first. `lang` is the language the review was
 written in (informational; the service is not sent it).
+
+Five Google Play apps (package names) and one App Store app (a made-up numeric id, 6449012733,
+whose reviews have a title line, as the App Store feed's do, and always an app version). During
+each app's bad release ("incident") negative reviews double, and most of them are about the
+app's first listed problem, so the summary's top issue rises with that version.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class App:
     neutral: tuple[str, ...]
     negative: tuple[str, ...]
     support: str = field(default="our support team")
+    store: str = "google-play"  # or "app-store": a title line, and always a version
 
 
 APPS = (
@@ -200,6 +206,41 @@ APPS = (
             "The app crashes when I open the table of contents.",
             "Search results jump around while I am typing.",
         ),
+    ),
+)
+
+APPS += (
+    App(
+        app_id="6449012733",
+        title="Trailmark: Hiking & Trail Maps",
+        name="Trailmark",
+        count=260,
+        mix=(0.55, 0.17, 0.28),
+        versions=(("4.8.1", -40), ("4.9.0", 10), ("5.0.0", 31), ("5.0.2", 45)),
+        incident=(31, 38),
+        positive=(
+            "Offline maps saved me when I lost signal on the mountain.",
+            "The GPS tracking is accurate even under thick trees.",
+            "Trail reviews from other hikers help me pick the right route.",
+            "The elevation profile shows exactly how hard the climb will be.",
+            "Route planning on the map is quick and easy.",
+            "Syncing with my Apple Watch works flawlessly.",
+        ),
+        neutral=(
+            "The maps are good, but the search could be better.",
+            "Useful trail info, the interface takes some getting used to.",
+            "Pro is nice to have, though a bit expensive for what it adds.",
+            "Works fine, I wish there were more trails in my area.",
+        ),
+        negative=(
+            "Offline maps fail to download since version 5.0.",
+            "The GPS track jumps around and the distance is wrong.",
+            "It drains my battery in two hours of hiking.",
+            "The subscription renewed without any warning.",
+            "The watch app keeps disconnecting from the phone.",
+            "Too many pop-ups asking me to upgrade to Pro.",
+        ),
+        store="app-store",
     ),
 )
 
@@ -376,13 +417,13 @@ SCORES = {  # sentiment -> (scores, weights)
 
 def _sentiment(rng: random.Random, app: App, day: float) -> str:
     positive, neutral, negative = app.mix
-    if app.incident[0] <= day < app.incident[1]:
+    if _in_incident(app, day):
         negative *= 2
     return rng.choices(("positive", "neutral", "negative"), (positive, neutral, negative))[0]
 
 
 def _version(rng: random.Random, app: App, day: float) -> str | None:
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 and app.store == "google-play":
         return None  # Google Play leaves it empty for some reviews
     released = [version for version, release in app.versions if release <= day]
     # most people run the newest release; a few lag one behind
@@ -391,15 +432,24 @@ def _version(rng: random.Random, app: App, day: float) -> str | None:
     return released[-1]
 
 
-def _english(rng: random.Random, app: App, lang: str, sentiment: str) -> str:
+def _in_incident(app: App, day: float) -> bool:
+    return app.incident[0] <= day < app.incident[1]
+
+
+def _english(rng: random.Random, app: App, sentiment: str, day: float) -> str:
     topics = {"positive": app.positive, "neutral": app.neutral, "negative": app.negative}
-    parts = [rng.choice(OPENERS[sentiment])]
-    parts += rng.sample(topics[sentiment], rng.choice((1, 1, 2, 2, 3)))
+    opener = rng.choice(OPENERS[sentiment])
+    parts = [opener.rstrip(".!") + "\n" if app.store == "app-store" else opener]
+    if sentiment == "negative" and _in_incident(app, day) and rng.random() < 0.7:
+        parts.append(app.negative[0])  # the bad release's bug
+        parts += rng.sample(app.negative[1:], rng.choice((0, 0, 1)))
+    else:
+        parts += rng.sample(topics[sentiment], rng.choice((1, 1, 2, 2, 3)))
     if sentiment == "neutral" and rng.random() < 0.5:  # neutral: one good thing, one bad
         parts.append(rng.choice(app.positive if rng.random() < 0.5 else app.negative))
     if rng.random() < 0.4:
         parts.append(rng.choice(CLOSERS[sentiment]))
-    return " ".join(parts)
+    return " ".join(parts).replace("\n ", "\n")
 
 
 def _foreign(rng: random.Random, app: App, lang: str, sentiment: str) -> str:
@@ -429,14 +479,19 @@ def generate(app: App) -> list[list]:
         scores, weights = SCORES[sentiment]
         score = rng.choices(scores, weights)[0]
         user = _user(rng, lang)
-        write = _english if lang == "en" else _foreign
-        content = write(rng, app, lang, sentiment).replace("{app}", app.name)
+        if lang == "en":
+            content = _english(rng, app, sentiment, day)
+        else:
+            content = _foreign(rng, app, lang, sentiment)
+        content = content.replace("{app}", app.name)
         reply = None
-        if sentiment == "negative" and rng.random() < 0.3:
+        if sentiment == "negative" and rng.random() < 0.3 and app.store == "google-play":
             template = REPLY_EN if lang == "en" else FOREIGN[lang]["reply"]
             reply = template.format(user=user.split()[0], support=app.support)
         thumbs_up = min(int(rng.paretovariate(1.3)) - 1, 900)
         review_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if app.store == "app-store":  # the App Store's review ids are numbers
+            review_id = str(10_000_000_000 + uuid.UUID(review_id).int % 9_000_000_000)
         rows.append(
             [
                 review_id,

@@ -1,4 +1,6 @@
-"""Where reviews come from: Google Play (through google-play-scraper) or the demo data in data/.
+"""Where reviews come from: Google Play (through google-play-scraper), the App Store (its
+customer-reviews feed, app_store.py), either by the shape of the id (`auto`), or the demo data
+in data/.
 
 A source is an object with a `name` and an async generator
 `fetch(app_id, *, lang, country, max_reviews)` that yields pages of reviews, newest first,
@@ -21,6 +23,7 @@ from importlib.resources.abc import Traversable
 from typing import Any, Protocol
 
 from queue_client.errors import NonRetryableError
+from scraper_worker.app_store import DEFAULT_BASE_URL, AppStoreSource, app_store_id
 from scraper_worker.google_play import (
     ElementSpecs,
     Formats,
@@ -223,9 +226,40 @@ class FixtureSource:
             yield [dict(review) for review in reviews[start : start + self.page_size]]
 
 
-def make_source(name: str, *, fixture_delay: float = 0.0) -> ReviewSource:
+class AutoSource:
+    """By the shape of the id: a number is an App Store app, a package name a Google Play one."""
+
+    name = "auto"
+
+    def __init__(self, app_store: AppStoreSource, google_play: GooglePlaySource) -> None:
+        self.app_store = app_store
+        self.google_play = google_play
+
+    def pick(self, app_id: str) -> ReviewSource:
+        return self.app_store if app_store_id(app_id) is not None else self.google_play
+
+    def fetch(
+        self, app_id: str, *, lang: str = "en", country: str = "us", max_reviews: int = 1000
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        return self.pick(app_id).fetch(app_id, lang=lang, country=country, max_reviews=max_reviews)
+
+
+SOURCE_NAMES = (AutoSource.name, GooglePlaySource.name, AppStoreSource.name, FixtureSource.name)
+
+
+def make_source(
+    name: str,
+    *,
+    fixture_delay: float = 0.0,
+    app_store_url: str = DEFAULT_BASE_URL,
+    http_timeout: float = 30.0,
+) -> ReviewSource:
+    if name == AutoSource.name:
+        return AutoSource(AppStoreSource(app_store_url, http_timeout), GooglePlaySource())
     if name == GooglePlaySource.name:
         return GooglePlaySource()
+    if name == AppStoreSource.name:
+        return AppStoreSource(app_store_url, http_timeout)
     if name == FixtureSource.name:
         return FixtureSource(delay=fixture_delay)
     raise ValueError(f"unknown source {name!r}")

@@ -12,7 +12,8 @@ MAX_BATCH = 500
 ReviewId = Annotated[str, Meta(min_length=1, max_length=200)]
 Keyword = Annotated[str, Meta(min_length=1, max_length=200)]
 Keywords = Annotated[list[Keyword], Meta(max_length=50)]
-Count = Annotated[int, Meta(ge=0)]
+MAX_COUNT = 2**53  # what a JSON number holds exactly
+Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 LanguageCode = Annotated[str, Meta(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9_-]+$")]
 Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-01-31"])]
 
@@ -51,6 +52,15 @@ class ReviewAnalysis(Struct, forbid_unknown_fields=True):
     keywords: Keywords = []
 
 
+Share = Annotated[float, Meta(ge=0, le=1)]
+Stars = Annotated[float, Meta(ge=1, le=5)]
+Compound = Annotated[float, Meta(ge=-1, le=1)]
+Week = Annotated[str, Meta(pattern=r"^\d{4}-W\d{2}$", examples=["2026-W45"])]
+Version = Annotated[str, Meta(min_length=1, max_length=200)]
+ThemeText = Annotated[str, Meta(min_length=1, max_length=200)]
+RatingKey = Literal["1", "2", "3", "4", "5"]
+
+
 class SentimentCounts(Struct, forbid_unknown_fields=True):
     positive: Count = 0
     neutral: Count = 0
@@ -62,13 +72,53 @@ class TopKeywords(Struct, forbid_unknown_fields=True):
     negative: Keywords = []
 
 
-class Summary(Struct, forbid_unknown_fields=True):
+class Theme(Struct, forbid_unknown_fields=True):
+    """A complaint (top_issues) or praise (top_praises) and where it shows."""
+
+    theme: Annotated[ThemeText, Meta(description="its most common wording")]
+    language: Annotated[LanguageCode, Meta(description="the language of its reviews")]
+    review_count: Annotated[
+        Count, Meta(description="negative (issues) or positive (praises) reviews that mention it")
+    ]
+    share: Annotated[Share, Meta(description="review_count / all the app's reviews")]
+    example_review_ids: Annotated[list[ReviewId], Meta(max_length=5, description="newest first")]
+    per_week: Annotated[
+        dict[Week, Count], Meta(max_length=60, description="its reviews per ISO week (the latest)")
+    ]
+    per_version: Annotated[
+        dict[Version, Count],
+        Meta(max_length=30, description="its reviews per app version (the most frequent)"),
+    ]
+
+
+Themes = Annotated[list[Theme], Meta(max_length=20)]
+
+
+class VersionSummary(Struct, forbid_unknown_fields=True):
+    """The reviews of one app version."""
+
+    version: Version
     review_count: Count
-    average_rating: Annotated[float, Meta(ge=1, le=5)] | None = None
+    average_rating: Stars | None = None
+    average_sentiment: Annotated[Compound, Meta(description="mean sentiment compound")] = 0.0
+    sentiment: SentimentCounts = field(default_factory=SentimentCounts)
+
+
+class Summary(Struct, forbid_unknown_fields=True):
+    """An app's summary; README "Results" says how each figure is computed. Every list and map
+    is bounded, so a summary stays far below the body limit."""
+
+    review_count: Count
+    average_rating: Stars | None = None
+    rating_distribution: Annotated[dict[RatingKey, Count], Meta(max_length=5)] = {}
     sentiment: SentimentCounts = field(default_factory=SentimentCounts)
     top_keywords: TopKeywords = field(default_factory=TopKeywords)
+    top_issues: Themes = []
+    top_praises: Themes = []
     languages: Annotated[dict[LanguageCode, Count], Meta(max_length=500)] = {}
     per_day: Annotated[dict[Day, Count], Meta(max_length=20_000)] = {}
+    per_week: Annotated[dict[Week, Count], Meta(max_length=600)] = {}
+    versions: Annotated[list[VersionSummary], Meta(max_length=50)] = []
 
 
 class AnalysisBatch(Struct, forbid_unknown_fields=True):
@@ -137,14 +187,30 @@ def review_out(doc: dict[str, Any]) -> ReviewOut:
 
 
 def summary_view(doc: dict[str, Any]) -> SummaryView:
+    """A stored summary as served; one stored before a field existed shows it empty."""
     return SummaryView(
         app_id=doc["app_id"],
         job_id=doc["job_id"],
         generated_at=iso(doc["generated_at"]),
         review_count=doc["review_count"],
         average_rating=doc.get("average_rating"),
+        rating_distribution=doc.get("rating_distribution") or {},
         sentiment=SentimentCounts(**doc["sentiment"]),
         top_keywords=TopKeywords(**doc["top_keywords"]),
+        top_issues=[Theme(**theme) for theme in doc.get("top_issues") or []],
+        top_praises=[Theme(**theme) for theme in doc.get("top_praises") or []],
         languages=doc.get("languages") or {},
         per_day=doc.get("per_day") or {},
+        per_week=doc.get("per_week") or {},
+        versions=[_version(entry) for entry in doc.get("versions") or []],
+    )
+
+
+def _version(entry: dict[str, Any]) -> VersionSummary:
+    return VersionSummary(
+        version=entry["version"],
+        review_count=entry["review_count"],
+        average_rating=entry.get("average_rating"),
+        average_sentiment=entry.get("average_sentiment", 0.0),
+        sentiment=SentimentCounts(**entry["sentiment"]),
     )

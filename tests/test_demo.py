@@ -71,8 +71,17 @@ def test_each_demo_app_ends_with_its_summary(demo_output, app_id):
     languages = re.findall(r"([\w-]+) (\d+)", figure(block, "languages"))
     assert sum(int(n) for _, n in languages) == len(reviews)
     assert dict(languages).get("en"), block
-    assert figure(block, "positive keywords") != "none"
-    assert figure(block, "negative keywords") != "none"
+    assert figure(block, "positive keywords") != "none"  # the top praises
+    assert figure(block, "negative keywords") != "none"  # the top issues
+
+
+def test_the_demo_shows_an_app_store_app_beside_the_google_play_ones(demo_output):
+    app_store = [app_id for app_id in DEMO_APPS if app_id.isdigit()]
+    google_play = [app_id for app_id in DEMO_APPS if "." in app_id]
+    assert app_store == ["6449012733"]
+    assert len(google_play) == 5
+    block = summary_block(demo_output, "6449012733")
+    assert "maps fail" in figure(block, "negative keywords")
 
 
 def test_progress_is_readable_without_a_terminal(demo_output):
@@ -91,8 +100,8 @@ def test_the_unknown_app_is_a_dead_letter_with_its_reason(demo_output):
 
 
 def test_the_overview_counts_the_day(demo_output):
-    assert "active 0, done today 5, errors today 1" in demo_output
-    assert "done/completed 5, scraper/error 1" in demo_output
+    assert "active 0, done today 6, errors today 1" in demo_output
+    assert "done/completed 6, scraper/error 1" in demo_output
     assert re.search(r"^Demo finished in [\d.]+s", demo_output, re.M)
 
 

@@ -1,7 +1,9 @@
 """The pipeline as deployed, in real processes on loopback: `python -m service serve`, a
-`python -m scraper_worker --source fixtures` and a `python -m nlp_worker`. Five apps go in;
-each comes out done, with a summary that agrees with its stored reviews and with the shipped
-fixtures; SIGTERM stops both workers cleanly."""
+`python -m scraper_worker` and a `python -m nlp_worker`. With `--source fixtures`, the six
+fixture apps go in; each comes out done, with a summary that agrees with its stored reviews
+and with the shipped fixtures; SIGTERM stops both workers cleanly. With `--source auto`, an
+App Store id is scraped from Apple's feed as a local server replays it from the responses
+shipped in tests/fixtures/app_store/, and an unknown App Store id becomes a dead letter."""
 
 import json
 import re
@@ -13,6 +15,7 @@ import httpx
 import pytest
 
 from service.demo import DEMO_APPS
+from tests.app_store_feed import serving_app_store
 from tests.serving import ROOT, log_tail, running_service, start_process, stop_process
 
 pytestmark = pytest.mark.slow
@@ -79,6 +82,44 @@ def test_five_apps_through_real_worker_processes():
     assert codes == {"scraper": 0, "nlp": 0}, logs
     for name, log in logs.items():  # both shut down gracefully rather than being killed
         assert re.search(r"Worker \S+ stopped", log), f"{name}:\n{log}"
+
+
+def test_an_app_store_app_from_add_to_summary_through_real_worker_processes():
+    app_id, unknown = "6449012733", "1999999999"
+    with serving_app_store() as feed, running_service() as url:
+        scraper = start_process(
+            [sys.executable, "-m", "scraper_worker", "--api-url", url, "--source", "auto",
+             "--app-store-url", feed.base_url]
+        )  # fmt: skip
+        nlp = start_process([sys.executable, "-m", "nlp_worker", "--api-url", url])
+        workers = [scraper, nlp]
+        try:
+            with httpx.Client(base_url=url, timeout=30) as http:
+                for app in (app_id, unknown):
+                    added = http.post("/queue/add", json={"app_id": app})
+                    assert added.status_code == 201, added.text
+                jobs = wait_until_done(http, workers, (app_id, unknown))
+                assert (jobs[app_id]["stage"], jobs[app_id]["status"]) == ("done", "completed")
+                check_results(http, app_id)
+                summary = http.get(f"/apps/{app_id}/summary").json()
+                dead = http.get("/queue/dead-letter").json()["jobs"]
+        finally:
+            codes = {"scraper": stop_process(scraper), "nlp": stop_process(nlp)}
+            logs = {name: log_tail(proc) for name, proc in zip(codes, workers, strict=True)}
+    assert codes == {"scraper": 0, "nlp": 0}, logs
+    pages = [path for path in feed.requests if f"/id={app_id}/" in path]
+    assert len(pages) == 7  # six pages of 50, 50, ..., 10 and the empty seventh
+    assert all(path.startswith("/us/rss/customerreviews/page=") for path in pages)
+    assert f"/lookup?id={unknown}&country=us" in feed.requests
+    (failed,) = [job for job in dead if job["app_id"] == unknown]
+    assert failed["stage"] == "scraper"
+    assert "app not found" in failed["error_message"]
+
+    assert summary["top_issues"][0]["theme"] == "maps fail"  # the 5.0 release's bug
+    assert summary["top_issues"][0]["per_version"].get("5.0.0")
+    assert summary["top_praises"]
+    assert [v["version"] for v in summary["versions"]] == ["4.8.1", "4.9.0", "5.0.0", "5.0.2"]
+    assert sum(summary["rating_distribution"].values()) == summary["review_count"]
 
 
 def check_results(http: httpx.Client, app_id: str) -> None:

@@ -12,16 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from nlp_worker import processor as processor_module
-from nlp_worker.analysis import (
-    analyze_batch,
-    analyze_review,
-    get_analyzer,
-    label_for,
-    rating_compound,
-    yake_language,
-)
+from nlp_worker.analysis import analyze_batch, analyze_review, get_analyzer
 from nlp_worker.processor import BATCH_SIZE, process_nlp_job, streaming_percent
-from nlp_worker.summary import summarize, top_keywords, utc_day
+from nlp_worker.sentiment import label_for, rating_compound
+from nlp_worker.summary import iso_week, summarize, utc_day
 from queue_client.errors import NonRetryableError
 
 POSITIVE = "I love this app, it is fantastic and works perfectly. Best music app ever!"
@@ -45,61 +39,64 @@ def review(review_id: str, content: str, score: int = 3, at: str = "2026-01-15T1
     }
 
 
+def label(content: str, score: int | None = 3) -> str:
+    return analyze_review({"review_id": "x", "content": content, "score": score})["sentiment"][
+        "label"
+    ]
+
+
 # -- analysis ---------------------------------------------------------------------------
 
 
-def test_clear_positive_english():
-    result = analyze_review(review("r1", POSITIVE, score=1))
-    assert result["review_id"] == "r1"
-    assert result["language"] == "en"
-    assert result["sentiment"]["label"] == "positive"
-    assert result["sentiment"]["compound"] > 0.5  # VADER, not the 1-star rating
+def test_clear_english_reviews():
+    positive = analyze_review(review("r1", POSITIVE, score=5))
+    assert positive["review_id"] == "r1"
+    assert positive["language"] == "en"
+    assert positive["sentiment"]["label"] == "positive"
+    assert positive["sentiment"]["compound"] > 0.5
+    negative = analyze_review(review("r2", NEGATIVE, score=1))
+    assert negative["sentiment"]["label"] == "negative"
+    assert negative["sentiment"]["compound"] < -0.5
+    assert "crashing" in " ".join(negative["keywords"])
+    assert label(NEUTRAL, 3) == "neutral"
 
 
-def test_clear_negative_english_with_crash_keyword():
-    result = analyze_review(review("r2", NEGATIVE, score=5))
-    assert result["language"] == "en"
-    assert result["sentiment"]["label"] == "negative"
-    assert result["sentiment"]["compound"] < -0.3
-    assert any("crash" in keyword for keyword in result["keywords"]), result["keywords"]
+@pytest.mark.parametrize(
+    ("text", "score", "expected"),
+    [
+        ("Worst update ever, please fix!", 5, "negative"),  # the text overrides the stars
+        ("Great design but it crashes every time", 4, "negative"),  # contrast
+        ("Used to be great, now it is full of ads", 3, "negative"),  # loss
+        ("It was perfect until the last update", 4, "negative"),
+        ("Not bad at all, really useful", 3, "positive"),  # negation
+        ("Never had a single crash", 4, "positive"),
+        ("Really useful, though the colours are a bit dull", 4, "positive"),  # concession
+        ("Amazing app, I accidentally gave one star", 1, "positive"),  # misrated
+        ("It's okay", 3, "neutral"),
+        ("How do I change the language?", 2, "neutral"),  # only a question
+        ("", 2, "negative"),  # no text: the stars
+        ("Seit dem Update stürzt sie ständig ab, bitte beheben", 5, "negative"),
+        ("Antes era buenísima, ahora no funciona", 4, "negative"),
+        ("Pas mal du tout, je recommande", 3, "positive"),
+        ("最悪のアップデート", 4, "negative"),
+        ("非常好用", 2, "positive"),
+    ],
+)
+def test_text_and_stars_together(text, score, expected):
+    assert label(text, score) == expected
 
 
-def test_neutral_english():
-    result = analyze_review(review("r3", NEUTRAL, score=5))
-    assert result["language"] == "en"
+def test_non_english_text_counts_not_just_the_stars():
+    assert label(SPANISH, 3) == "positive"
+    assert label(GERMAN, 3) == "negative"
+    assert analyze_review(review("de", GERMAN, 1))["language"] == "de"
+
+
+def test_without_a_rating_the_text_decides():
+    assert label(SPANISH, None) == "positive"
+    assert label("Terrible, crashes all the time", None) == "negative"
+    result = analyze_review({"review_id": "x", "content": NEUTRAL})
     assert result["sentiment"] == {"compound": 0.0, "label": "neutral"}
-
-
-def test_spanish_and_german_are_detected_with_keywords_in_their_language():
-    spanish = analyze_review(review("es", SPANISH, score=5))
-    german = analyze_review(review("de", GERMAN, score=1))
-    assert spanish["language"] == "es"
-    assert german["language"] == "de"
-    assert "aplicación" in spanish["keywords"]
-    # Spanish stop words are not keywords on their own
-    assert not {"muy", "es", "de", "los"} & set(spanish["keywords"])
-    assert any("stürzt" in keyword for keyword in german["keywords"]), german["keywords"]
-    assert not {"die", "und", "ich"} & set(german["keywords"])
-
-
-def test_non_english_sentiment_comes_from_the_star_rating():
-    # A glowing Spanish text with one star: the rating decides, VADER is English-only.
-    assert analyze_review(review("a", SPANISH, score=1))["sentiment"] == {
-        "compound": -1.0,
-        "label": "negative",
-    }
-    assert analyze_review(review("b", SPANISH, score=4))["sentiment"] == {
-        "compound": 0.5,
-        "label": "positive",
-    }
-    assert analyze_review(review("c", GERMAN, score=3))["sentiment"]["label"] == "neutral"
-
-
-def test_non_english_without_rating_falls_back_to_vader():
-    result = analyze_review({"review_id": "x", "content": SPANISH, "score": None})
-    assert result["language"] == "es"
-    assert -1 <= result["sentiment"]["compound"] <= 1
-    assert result["sentiment"]["label"] == label_for(result["sentiment"]["compound"])
 
 
 def test_empty_and_undetectable_text():
@@ -114,40 +111,30 @@ def test_empty_and_undetectable_text():
     emoji = analyze_review(review("m", "😍😍😍", score=1))
     assert emoji["language"] is None
     assert emoji["keywords"] == []
-    assert emoji["sentiment"]["label"] == "positive"  # VADER knows emoji
-    punctuation = analyze_review(review("p", "!!! ???", score=5))
-    assert punctuation["language"] is None
+    assert emoji["sentiment"]["label"] == "positive"  # emoji say it, whatever the stars
+    assert analyze_review(review("p", "!!! ???", score=5))["language"] is None
+    assert analyze_review(review("k", "좋은 앱이에요", score=5))["language"] is None  # unsupported
 
 
-def test_short_english_reviews_are_english():
-    # langdetect alone calls these Somali, Polish and Dutch
-    for text in ("good", "nice", "worst app ever", "Love it"):
+def test_languages_on_short_text():
+    for text in ("good", "nice", "worst app ever", "Love it", "ok"):
         assert analyze_review(review("s", text))["language"] == "en", text
-    assert analyze_review(review("s", "Sehr gut"))["language"] == "de"
+    assert analyze_review(review("s", "Sehr gute App"))["language"] == "de"
+    assert analyze_review(review("z", CHINESE))["language"] == "zh"
+    assert analyze_review(review("r", "Отличное приложение"))["language"] == "ru"
 
 
-def test_keywords_shape():
-    results = analyze_batch(
-        [review(str(i), text) for i, text in enumerate([POSITIVE, NEGATIVE, SPANISH, GERMAN])]
-    )
-    for result in results:
-        keywords = result["keywords"]
-        assert 1 <= len(keywords) <= 5
-        assert len(set(keywords)) == len(keywords)
-        for keyword in keywords:
-            assert keyword == keyword.lower()
-            assert 1 <= len(keyword.split()) <= 2
-
-
-def test_app_is_never_a_keyword_and_unspaced_scripts_get_none():
-    for text in ("Terrible app, worst app ever made.", "Die App ist super, tolle App!"):
-        keywords = analyze_review(review("a", text))["keywords"]
-        assert keywords
-        assert not any("app" in keyword.split() for keyword in keywords), keywords
-    chinese = analyze_review(review("z", CHINESE, score=5))
-    assert chinese["language"] == "zh-cn"
-    assert chinese["keywords"] == []
-    assert chinese["sentiment"]["label"] == "positive"  # from the rating
+def test_keywords_are_topics_not_feelings():
+    keywords = analyze_review(review("k", "Offline maps saved me. Terrible battery drain!"))[
+        "keywords"
+    ]
+    assert "offline maps" in keywords
+    assert "terrible" not in " ".join(keywords)
+    assert analyze_review(review("z", CHINESE))["keywords"] == []  # no segmentation offline
+    for result in analyze_batch([review(str(i), t) for i, t in enumerate([POSITIVE, NEGATIVE])]):
+        assert len(result["keywords"]) <= 10
+        assert len(set(result["keywords"])) == len(result["keywords"])
+        assert all(k == k.lower() and 1 <= len(k.split()) <= 2 for k in result["keywords"])
 
 
 def test_analysis_is_deterministic_and_in_order():
@@ -162,29 +149,37 @@ def test_analyzer_is_built_once():
 
 
 def test_label_thresholds_and_rating_mapping():
-    assert label_for(0.05) == "positive"
-    assert label_for(0.0499) == "neutral"
-    assert label_for(-0.0499) == "neutral"
-    assert label_for(-0.05) == "negative"
+    assert label_for(0.2) == "positive"
+    assert label_for(0.1999) == "neutral"
+    assert label_for(-0.1999) == "neutral"
+    assert label_for(-0.2) == "negative"
     assert [rating_compound(score) for score in (1, 2, 3, 4, 5)] == [-1.0, -0.5, 0.0, 0.5, 1.0]
     assert rating_compound(0) is None
     assert rating_compound(None) is None
     assert rating_compound(True) is None
 
 
-def test_yake_language_mapping():
-    assert yake_language("es") == "es"
-    assert yake_language("cs") == "cz"
-    assert yake_language("zh-cn") == "zh"
-    assert yake_language("ko") == "en"  # YAKE ships no Korean stop words
-    assert yake_language(None) == "en"
+def test_lexicons_parse_and_the_supported_languages_have_one():
+    from nlp_worker.languages import SUPPORTED
+    from nlp_worker.lexicon import load, parse
+
+    for code in SUPPORTED:
+        lexicon = load(code)
+        assert lexicon.words or lexicon.prefixes, code
+        assert lexicon.lists["negators"], code
+    with pytest.raises(ValueError, match="unknown list"):
+        parse("xx", "@nonsense a b")
+    with pytest.raises(ValueError, match="no valence"):
+        parse("xx", "good great")
 
 
 # -- summary ----------------------------------------------------------------------------
 
 
-def analysis(label: str, language: str | None, keywords: list[str]) -> dict[str, Any]:
-    compound = {"positive": 0.8, "neutral": 0.0, "negative": -0.8}[label]
+def analysis(label: str, language: str | None, keywords: list[str], compound=None):
+    compound = (
+        {"positive": 0.8, "neutral": 0.0, "negative": -0.8}[label] if compound is None else compound
+    )
     return {
         "review_id": "-",
         "sentiment": {"compound": compound, "label": label},
@@ -193,80 +188,115 @@ def analysis(label: str, language: str | None, keywords: list[str]) -> dict[str,
     }
 
 
+def versioned(review_id, score, at, version):
+    return {**review(review_id, "", score, at), "app_version": version}
+
+
 def test_summary_of_a_hand_made_set():
+    # fmt: off
     pairs = [
-        (
-            review("1", "", 5, "2026-03-01T08:00:00Z"),
-            analysis("positive", "en", ["music", "playlists"]),
-        ),
-        (review("2", "", 4, "2026-03-01T23:59:59Z"), analysis("positive", "en", ["music", "ads"])),
-        (
-            review("3", "", 5, "2026-03-02T00:30:00+02:00"),  # 2026-03-01 in UTC
-            analysis("positive", "es", ["aplicación"]),
-        ),
-        (review("4", "", 1, "2026-03-02T12:00:00Z"), analysis("negative", "en", ["crash", "ads"])),
-        (
-            review("5", "", 2, "2026-03-02T13:00:00Z"),
-            analysis("negative", None, ["crash", "login"]),
-        ),
-        (review("6", "", 1, "2026-03-03T09:00:00Z"), analysis("negative", "de", ["absturz"])),
-        (review("7", "", 3, "2026-03-03T10:00:00Z"), analysis("neutral", "en", ["music"])),
+        (versioned("1", 5, "2026-03-01T08:00:00Z", "1.0"), analysis("positive", "en", ["offline maps"])),
+        (versioned("2", 4, "2026-03-01T23:59:59Z", "1.0"), analysis("positive", "en", ["offline maps", "route"])),
+        (versioned("3", 5, "2026-03-02T00:30:00+02:00", "1.0"), analysis("positive", "es", ["mapas"])),
+        (versioned("4", 1, "2026-03-02T12:00:00Z", "1.1"), analysis("negative", "en", ["battery drain"])),
+        (versioned("5", 2, "2026-03-09T13:00:00Z", "1.1"), analysis("negative", None, ["crash"])),
+        (versioned("6", 1, "2026-03-10T09:00:00Z", "1.1"), analysis("negative", "en", ["battery drain", "route"])),
+        (versioned("7", 3, "2026-03-10T10:00:00Z", None), analysis("neutral", "en", ["route"])),
     ]
+    # fmt: on
     summary = summarize(pairs)
-    assert summary == {
-        "review_count": 7,
-        "average_rating": 3.0,
-        "sentiment": {"positive": 3, "neutral": 1, "negative": 3},
-        "top_keywords": {
-            "positive": ["music", "ads", "aplicación", "playlists"],
-            "negative": ["crash", "absturz", "ads", "login"],
-        },
-        "languages": {"de": 1, "en": 4, "es": 1, "unknown": 1},
-        "per_day": {"2026-03-01": 3, "2026-03-02": 2, "2026-03-03": 2},
+    assert summary["review_count"] == 7
+    assert summary["average_rating"] == 3.0
+    assert summary["rating_distribution"] == {"1": 2, "2": 1, "3": 1, "4": 1, "5": 2}
+    assert summary["sentiment"] == {"positive": 3, "neutral": 1, "negative": 3}
+    assert summary["languages"] == {"en": 5, "es": 1, "unknown": 1}
+    assert summary["per_day"] == {
+        "2026-03-01": 3, "2026-03-02": 1, "2026-03-09": 1, "2026-03-10": 2,
+    }  # fmt: skip
+    assert summary["per_week"] == {"2026-W09": 3, "2026-W10": 1, "2026-W11": 3}
+    assert summary["versions"] == [
+        {"version": "1.0", "review_count": 3, "average_rating": 4.67, "average_sentiment": 0.8,
+         "sentiment": {"positive": 3, "neutral": 0, "negative": 0}},
+        {"version": "1.1", "review_count": 3, "average_rating": 1.33, "average_sentiment": -0.8,
+         "sentiment": {"positive": 0, "neutral": 0, "negative": 3}},
+    ]  # fmt: skip
+    (issue,) = summary["top_issues"]
+    assert issue == {
+        "theme": "battery drain",
+        "language": "en",
+        "review_count": 2,
+        "share": round(2 / 7, 4),
+        "example_review_ids": ["6", "4"],
+        "per_week": {"2026-W10": 1, "2026-W11": 1},
+        "per_version": {"1.1": 2},
     }
-    assert sum(summary["sentiment"].values()) == summary["review_count"]
-    assert sum(summary["languages"].values()) == summary["review_count"]
-    assert sum(summary["per_day"].values()) == summary["review_count"]
+    (praise,) = summary["top_praises"]
+    assert praise["theme"] == "offline maps"
+    assert praise["review_count"] == 2
+    assert summary["top_keywords"] == {"positive": ["offline maps"], "negative": ["battery drain"]}
 
 
-def test_summary_rounds_average_and_counts_keywords_once_per_review():
-    pairs = [
-        (review("1", "", 5), analysis("positive", "en", ["great", "great", "zeta"])),
-        (review("2", "", 4), analysis("positive", "en", ["zeta"])),
-        (review("3", "", 4), analysis("positive", "en", ["alpha"])),
-    ]
+def test_themes_contrast_the_two_sides_and_stay_in_their_language():
+    pairs = []
+    for n in range(10):
+        pairs.append((review(f"p{n}", "", 5), analysis("positive", "en", ["dark mode", "update"])))
+        pairs.append(
+            (review(f"n{n}", "", 1), analysis("negative", "en", ["login fails", "update"]))
+        )
+        pairs.append((review(f"d{n}", "", 1), analysis("negative", "de", ["anmeldung"])))
     summary = summarize(pairs)
-    assert summary["average_rating"] == 4.33
-    # zeta: 2 reviews; great and alpha: 1 each, alphabetical
-    assert summary["top_keywords"]["positive"] == ["zeta", "alpha", "great"]
-    assert summary["top_keywords"]["negative"] == []
+    issues = [(t["theme"], t["language"]) for t in summary["top_issues"]]
+    # "update" is on both sides; two-word themes rank first among equals
+    assert issues == [("login fails", "en"), ("anmeldung", "de")]
+    assert [t["theme"] for t in summary["top_praises"]] == ["dark mode"]
 
 
-def test_top_keywords_limit_and_ties():
-    from collections import Counter
-
-    counts = Counter({f"k{i:02d}": 1 for i in range(15)} | {"z": 3, "b": 2, "a": 2})
-    assert top_keywords(counts) == ["z", "a", "b", "k00", "k01", "k02", "k03", "k04", "k05", "k06"]
+def test_the_summary_leaves_the_apps_own_name_out_of_its_themes():
+    pairs = [
+        (review(str(n), "", 5), analysis("positive", "en", ["spotify", "discover weekly"]))
+        for n in range(3)
+    ]
+    summary = summarize(pairs, app_id="com.spotify.music")
+    assert summary["top_keywords"]["positive"] == ["discover weekly"]
 
 
 def test_summary_of_nothing():
     assert summarize([]) == {
         "review_count": 0,
         "average_rating": None,
+        "rating_distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
         "sentiment": {"positive": 0, "neutral": 0, "negative": 0},
         "top_keywords": {"positive": [], "negative": []},
+        "top_issues": [],
+        "top_praises": [],
         "languages": {},
         "per_day": {},
+        "per_week": {},
+        "versions": [],
     }
 
 
-def test_utc_day():
+def test_utc_day_and_week():
     assert utc_day("2026-01-31T23:30:00Z") == "2026-01-31"
     assert utc_day("2026-01-31T23:30:00-02:00") == "2026-02-01"
     assert utc_day("2026-01-31T00:30:00+01:00") == "2026-01-30"
     assert utc_day("2026-01-31T12:00:00") == "2026-01-31"
     assert utc_day("yesterday") is None
     assert utc_day(None) is None
+    assert iso_week("2026-01-01T00:00:00Z") == "2026-W01"
+    assert iso_week("2027-01-01T12:00:00Z") == "2026-W53"
+
+
+def test_the_summary_fits_the_service_schema():
+    import msgspec
+
+    from scraper_worker.sources import load_fixture
+    from service.results_schemas import Summary
+
+    reviews = [dict(r) for r in load_fixture("com.whatsapp")]
+    summary = summarize(zip(reviews, analyze_batch(reviews), strict=True), "com.whatsapp")
+    assert msgspec.to_builtins(msgspec.convert(summary, Summary)) == summary
+    assert summary["top_issues"] and summary["top_praises"]
 
 
 # -- processor --------------------------------------------------------------------------
@@ -384,14 +414,7 @@ async def test_processor_with_zero_reviews():
     assert ctx.client.calls == [
         (
             [],
-            {
-                "review_count": 0,
-                "average_rating": None,
-                "sentiment": {"positive": 0, "neutral": 0, "negative": 0},
-                "top_keywords": {"positive": [], "negative": []},
-                "languages": {},
-                "per_day": {},
-            },
+            summarize([]),
         )
     ]
     assert ctx.progress_reports[-1][0] == 100.0
@@ -439,8 +462,9 @@ def test_cli_help():
         "--lease-seconds",
         "--grace-seconds",
         "--log-level",
+        "analyze FILE",
     ):
-        assert option in result.output
+        assert option in " ".join(result.output.split())
 
 
 # -- end to end -------------------------------------------------------------------------
@@ -526,18 +550,97 @@ class _Wrapped:
         return getattr(self._inner, name)
 
 
-def test_the_summary_leaves_the_apps_own_name_out_of_its_keywords():
-    from nlp_worker.summary import summarize
+# -- nlp-worker analyze -------------------------------------------------------------------
 
-    review = {"score": 5, "at": "2026-11-01T10:00:00Z"}
-    analysis = {
-        "sentiment": {"compound": 0.9, "label": "positive"},
-        "language": "en",
-        "keywords": ["spotify", "discover weekly"],
-    }
-    summary = summarize([(review, analysis)], app_id="com.spotify.music")
-    assert summary["top_keywords"]["positive"] == ["discover weekly"]
-    assert summarize([(review, analysis)])["top_keywords"]["positive"] == [
-        "discover weekly",
-        "spotify",
-    ]
+
+def run_analyze(args: list[str], stdin: str = "") -> Any:
+    from nlp_worker.cli import main
+
+    return CliRunner().invoke(main, ["analyze", *args], input=stdin)
+
+
+def jsonl(*rows: dict) -> str:
+    import json
+
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def test_analyze_writes_one_line_per_review_in_order_and_the_summary(tmp_path):
+    import json
+
+    rows = [
+        {"review_id": "b", "content": NEGATIVE, "score": 1, "at": "2026-11-02T10:00:00Z",
+         "app_version": "8.1"},
+        {"review_id": 7, "content": SPANISH},
+        {"review_id": "a", "content": POSITIVE, "score": 5},
+    ]  # fmt: skip
+    path = tmp_path / "reviews.jsonl"
+    path.write_text(jsonl(*rows) + "\n", encoding="utf-8")  # a blank line is skipped
+    result = run_analyze([str(path), "--summary"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line.get("review_id") for line in lines[:3]] == ["b", "7", "a"]
+    assert lines[:3] == analyze_batch([{**row, "review_id": str(row["review_id"])} for row in rows])
+    assert set(lines[0]) == {"review_id", "sentiment", "language", "keywords"}
+    assert lines[0]["sentiment"]["label"] == "negative"
+    (summary,) = [line["summary"] for line in lines[3:]]
+    reviews = [{**row, "review_id": str(row["review_id"])} for row in rows]
+    assert summary == summarize(zip(reviews, lines[:3], strict=True))
+
+
+def test_analyze_reads_stdin_without_a_summary():
+    result = run_analyze(["-"], jsonl({"review_id": "x", "content": "ok", "score": 3}))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") == 1
+    assert '"summary"' not in result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("not json", "line 2: not JSON"),
+        ("[1, 2]", "line 2: not a JSON object"),
+        ('{"content": "x"}', "line 2: review_id"),
+        ('{"review_id": "r", "content": 5}', "line 2: content must be a string"),
+        ('{"review_id": "r", "content": "x", "score": 9}', "line 2: score must be"),
+        ('{"review_id": "r", "content": "x", "at": 5}', "line 2: at must be a string"),
+    ],
+)
+def test_analyze_refuses_a_bad_line_with_its_number(line, why):
+    result = run_analyze(["-"], jsonl({"review_id": "ok", "content": "fine"}) + line + "\n")
+    assert result.exit_code == 1
+    assert why in result.output
+    assert "Traceback" not in result.output
+
+
+def test_analyze_as_a_process_fails_cleanly_on_bad_input():
+    import subprocess
+    import sys
+
+    from tests.serving import ROOT, process_env
+
+    result = subprocess.run(
+        [sys.executable, "-m", "nlp_worker", "analyze", "-"],
+        input='{"review_id": "r", "content": "Great app"}\n{oops\n',
+        cwd=ROOT,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout.count("\n") == 1  # the good line before it
+    assert "line 2: not JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_worker_command_still_takes_worker_options(monkeypatch):
+    from nlp_worker import cli
+
+    started = []
+    monkeypatch.setattr(cli, "run_worker", started.append)
+    result = CliRunner().invoke(cli.main, ["--api-url", "http://queue.test", "--concurrency", "2"])
+    assert result.exit_code == 0, result.output
+    (worker,) = started
+    assert worker.stage == "nlp"
+    assert worker.concurrency == 2

@@ -42,7 +42,37 @@ def analysis(review_id: str, label: str = "positive", compound: float = 0.8) -> 
     }
 
 
+THEME = {
+    "theme": "crash",
+    "language": "en",
+    "review_count": 1,
+    "share": 0.5,
+    "example_review_ids": ["r2"],
+    "per_week": {"2026-W01": 1},
+    "per_version": {"1.2.3": 1},
+}
 SUMMARY = {
+    "review_count": 2,
+    "average_rating": 3.5,
+    "rating_distribution": {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1},
+    "sentiment": {"positive": 1, "neutral": 0, "negative": 1},
+    "top_keywords": {"positive": ["fast"], "negative": ["crash"]},
+    "top_issues": [THEME],
+    "top_praises": [{**THEME, "theme": "fast", "example_review_ids": ["r1"]}],
+    "languages": {"en": 2},
+    "per_day": {"2026-01-02": 2},
+    "per_week": {"2026-W01": 2},
+    "versions": [
+        {
+            "version": "1.2.3",
+            "review_count": 2,
+            "average_rating": 3.5,
+            "average_sentiment": 0.15,
+            "sentiment": {"positive": 1, "neutral": 0, "negative": 1},
+        }
+    ],
+}
+OLD_SUMMARY = {  # what workers stored before themes, versions and trends
     "review_count": 2,
     "average_rating": 3.5,
     "sentiment": {"positive": 1, "neutral": 0, "negative": 1},
@@ -459,6 +489,70 @@ async def test_a_bad_summary_day_is_422(api: AsyncTestClient) -> None:
     bad = {**SUMMARY, "per_day": {"yesterday": 3}}
     problems = field_problems(await put_analysis(api, job_id, nlp_token, [], bad))
     assert "per_day" in problems[0]["field"]
+
+
+BIG = 2**53 + 1
+HOSTILE_SUMMARIES = [
+    ({"review_count": BIG}, "review_count"),
+    ({"rating_distribution": {"6": 1}}, "rating_distribution"),
+    ({"rating_distribution": {"1": -1}}, "rating_distribution"),
+    ({"per_week": {"week 45": 1}}, "per_week"),
+    ({"per_week": {f"{2000 + n // 53}-W{n % 53:02d}": 1 for n in range(601)}}, "per_week"),
+    ({"top_issues": [THEME] * 21}, "top_issues"),
+    ({"top_issues": [{**THEME, "theme": "x" * 201}]}, "top_issues[0].theme"),
+    ({"top_issues": [{**THEME, "share": 1.5}]}, "top_issues[0].share"),
+    ({"top_issues": [{**THEME, "review_count": BIG}]}, "top_issues[0].review_count"),
+    ({"top_issues": [{**THEME, "example_review_ids": ["r"] * 6}]}, "example_review_ids"),
+    ({"top_issues": [{**THEME, "per_version": {"v" * 201: 1}}]}, "per_version"),
+    ({"top_issues": [{**THEME, "per_version": {f"v{n}": 1 for n in range(31)}}]}, "per_version"),
+    ({"top_issues": [{**THEME, "per_week": {"2026-W01": {"nested": 1}}}]}, "per_week"),
+    ({"top_issues": [{**THEME, "extra": 1}]}, "top_issues[0]"),
+    ({"top_praises": [{**THEME, "language": "not a code!"}]}, "language"),
+    ({"versions": [SUMMARY["versions"][0]] * 51}, "versions"),
+    ({"versions": [{**SUMMARY["versions"][0], "average_sentiment": -2}]}, "average_sentiment"),
+    ({"versions": [{**SUMMARY["versions"][0], "average_rating": 0.5}]}, "average_rating"),
+    ({"versions": [{**SUMMARY["versions"][0], "version": ""}]}, "version"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), HOSTILE_SUMMARIES)
+async def test_a_summary_out_of_bounds_is_422(api: AsyncTestClient, change: dict, field: str):
+    job_id, token = await scraping(api)
+    await move(api, job_id, "nlp", "queued", token)
+    nlp_token = await claim(api, "nlp", job_id)
+    problems = field_problems(await put_analysis(api, job_id, nlp_token, [], {**SUMMARY, **change}))
+    assert field in problems[0]["field"], problems
+
+
+async def test_a_summary_stored_before_themes_is_served_with_them_empty(
+    api: AsyncTestClient,
+) -> None:
+    job_id, token = await scraping(api)
+    await move(api, job_id, "nlp", "queued", token)
+    nlp_token = await claim(api, "nlp", job_id)
+    assert (await put_analysis(api, job_id, nlp_token, [], OLD_SUMMARY)).status_code == 200
+    await move(api, job_id, "done", "completed", nlp_token)
+    body = (await api.get(f"/apps/{APP}/summary")).json()
+    assert {key: body[key] for key in OLD_SUMMARY} == OLD_SUMMARY
+    assert body["top_issues"] == body["top_praises"] == body["versions"] == []
+    assert body["rating_distribution"] == body["per_week"] == {}
+
+
+async def test_the_nlp_workers_summary_is_accepted_as_it_is(api: AsyncTestClient) -> None:
+    from nlp_worker.analysis import analyze_batch
+    from nlp_worker.summary import summarize
+    from scraper_worker.sources import load_fixture
+
+    reviews = [dict(review) for review in load_fixture("6449012733")]
+    summary = summarize(zip(reviews, analyze_batch(reviews), strict=True), "6449012733")
+    job_id, token = await scraping(api)
+    await move(api, job_id, "nlp", "queued", token)
+    nlp_token = await claim(api, "nlp", job_id)
+    response = await put_analysis(api, job_id, nlp_token, [], summary)
+    assert response.status_code == 200, response.text
+    await move(api, job_id, "done", "completed", nlp_token)
+    body = (await api.get(f"/apps/{APP}/summary")).json()
+    assert {key: body[key] for key in summary} == summary
 
 
 @pytest.mark.parametrize("cursor", ["!!!", "bm90IGpzb24", "eyJ4IjoxfQ", ""])

@@ -302,8 +302,8 @@ def test_public_reviews_api_hides_errors(google_play):
 # The fixtures source
 
 
-def test_fixture_files_ship_the_five_demo_apps():
-    assert set(DEMO_APPS) <= set(fixture_app_ids())
+def test_fixture_files_ship_the_five_demo_apps_and_one_app_store_app():
+    assert set(fixture_app_ids()) == {*DEMO_APPS, "6449012733"}
 
 
 def test_fixture_files_are_what_the_generator_writes():
@@ -620,7 +620,9 @@ def test_cli_help_shows_the_options():
     for option in (
         "--api-url",
         "--source",
-        "[google-play|fixtures]",
+        "[auto|google-play|app-store|fixtures]",
+        "--app-store-url",
+        "6449012733",
         "--max-reviews",
         "--fixture-delay",
         "--http-timeout",
@@ -637,15 +639,15 @@ def test_cli_help_shows_the_options():
 def test_cli_refuses_an_unknown_source():
     from scraper_worker.cli import main
 
-    result = CliRunner().invoke(main, ["--source", "app-store"])
+    result = CliRunner().invoke(main, ["--source", "itunes"])
     assert result.exit_code == 2
-    assert "app-store" in result.output
+    assert "itunes" in result.output
 
 
 @pytest.mark.parametrize(
     ("args", "source_type", "timeout"),
     [
-        ([], GooglePlaySource, 30.0),
+        (["--source", "google-play"], GooglePlaySource, 30.0),
         (["--source", "fixtures", "--fixture-delay", "0.5"], FixtureSource, None),
     ],
 )

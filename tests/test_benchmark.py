@@ -1,0 +1,54 @@
+"""The NLP quality benchmark: its labelled sets are well formed and its script runs (on a
+slice: the figures it prints are not asserted here, speed least of all)."""
+
+import re
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from benchmarks import nlp_quality
+from nlp_worker.languages import SUPPORTED
+from tests.serving import ROOT, process_env
+
+
+@pytest.mark.parametrize("name", ["dev", "test"])
+def test_the_labelled_sets_are_well_formed(name):
+    items = nlp_quality.load(name)
+    assert {item.label for item in items} == set(nlp_quality.LABELS)
+    assert all(1 <= item.score <= 5 and item.text.strip() for item in items)
+    languages = Counter(item.lang for item in items)
+    assert set(languages) <= set(SUPPORTED)
+    assert len(languages) >= 9  # English and at least eight others
+    disagree = [item for item in items if nlp_quality.stars_label(item.score) != item.label]
+    assert len(disagree) >= len(items) // 10  # stars and text disagree on some
+
+
+def test_the_sets_do_not_share_reviews():
+    # (one-word reviews such as "Super" may come up in both)
+    dev = {item.text for item in nlp_quality.load("dev") if " " in item.text}
+    assert not dev & {item.text for item in nlp_quality.load("test")}
+
+
+def test_macro_f1():
+    gold = ["positive", "negative", "neutral", "positive"]
+    assert nlp_quality.macro_f1(gold, gold) == 1.0
+    assert nlp_quality.macro_f1(gold, ["negative", "positive", "neutral", "negative"]) == 1 / 3
+
+
+def test_the_script_runs_on_a_slice():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.nlp_quality", "--limit", "30"],
+        cwd=ROOT,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"sentiment macro-F1, English .*: \d\.\d{3}\s+stars alone: \d\.\d{3}", out)
+    assert re.search(r"sentiment macro-F1, other .*: \d\.\d{3}\s+stars alone: \d\.\d{3}", out)
+    assert re.search(r"language accuracy, 20\+ chars .*: \d\.\d{3}\s+langdetect: \d\.\d{3}", out)
+    assert re.search(r"speed: [\d,]+ reviews per CPU second", out)
