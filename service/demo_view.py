@@ -192,19 +192,24 @@ class DemoView:
         return table
 
     def _overview_block(self, overview: dict) -> RenderableType:
-        counts = ", ".join(
-            f"{stage}/{status} {n}"
-            for stage, statuses in sorted(overview.get("counts", {}).items())
-            for status, n in sorted(statuses.items())
-        )
         return Group(
             Text("Overview (GET /queue/overview)", style="bold"),
             Text(f"  {_overview_line(overview)}"),
-            Text(f"  jobs by stage/status: {counts or 'none'}"),
+            Text(f"  active by stage/status: {_by_state(overview.get('counts', {}))}"),
+            Text(f"  finished today: {_by_state(overview.get('finished_today', {}))}"),
         )
 
     def _elapsed(self) -> float:
         return time.monotonic() - self._started
+
+
+def _by_state(counts: dict[str, dict[str, int]]) -> str:
+    found = ", ".join(
+        f"{stage}/{status} {n}"
+        for stage, statuses in sorted(counts.items())
+        for status, n in sorted(statuses.items())
+    )
+    return found or "none"
 
 
 def _overview_line(overview: dict) -> str:

@@ -101,7 +101,8 @@ def test_the_unknown_app_is_a_dead_letter_with_its_reason(demo_output):
 
 def test_the_overview_counts_the_day(demo_output):
     assert "active 0, done today 6, errors today 1" in demo_output
-    assert "done/completed 6, scraper/error 1" in demo_output
+    assert "finished today: done/completed 6, scraper/error 1" in demo_output
+    assert "active by stage/status: none" in demo_output
     assert re.search(r"^Demo finished in [\d.]+s", demo_output, re.M)
 
 
