@@ -224,13 +224,16 @@ def test_kill_9_mid_job_loses_nothing_and_never_overlaps_leases():
         assert len(kills) >= 5, f"only {len(kills)} kills hit a lease holder:\n{workers.tails()}"
 
         def all_done() -> bool:
-            counts = http.get("/queue/overview").json()["counts"]
-            return counts == {"done": {"completed": JOBS}}
+            done = http.get(
+                "/queue/poll", params={"stage": "done", "status": "completed", "limit": JOBS}
+            ).json()
+            return http.get("/queue/overview").json()["counts"] == {} and len(done) == JOBS
 
         try:
             wait_for(all_done, 60, f"all {JOBS} jobs done/completed", every=0.5)
         except AssertionError:
-            counts = http.get("/queue/overview").json()["counts"]
+            overview = http.get("/queue/overview").json()
+            counts = (overview["counts"], overview["finished_today"])
             raise AssertionError(f"{counts}\n{workers.tails()}\n{log_tail(service.proc)}") from None
 
         histories = {job_id: history(http, job_id) for job_id in job_ids}
