@@ -273,7 +273,7 @@ async def test_the_seed_flow_without_worker_ids_runs_to_done(client):
 async def test_update_of_an_unknown_job_is_404(client):
     response = await update(client, "no-such-job", "nlp", "queued")
     assert response.status_code == 404
-    assert response.json() == {"error": "Job not found"}
+    assert response.json() == {"error": "Job not found", "details": {"job_id": "no-such-job"}}
 
 
 async def test_a_disallowed_transition_is_409_listing_what_is_allowed(client):

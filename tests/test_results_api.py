@@ -187,7 +187,7 @@ async def test_upload_without_any_lease_token_is_422(api: AsyncTestClient) -> No
 async def test_upload_for_an_unknown_job_is_404(api: AsyncTestClient) -> None:
     response = await upload(api, "no-such-job", "token", [review("r1")])
     assert response.status_code == 404
-    assert response.json() == {"error": "Job not found"}
+    assert response.json() == {"error": "Job not found", "details": {"job_id": "no-such-job"}}
 
 
 async def test_upload_with_a_wrong_token_is_409(api: AsyncTestClient) -> None:
