@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from service import __version__
 from service.db import connect
 from service.errors import EXCEPTION_HANDLERS
+from service.json_body import JSONRequest, require_json
 from service.operator_actions import OperatorActions
 from service.results import ResultStore
 from service.routes.apps import AppResultsController
@@ -78,6 +79,8 @@ def create_app(settings: Settings) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],
+        guards=[require_json],
+        request_class=JSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
