@@ -6,6 +6,7 @@ from msgspec import Meta, Struct
 
 from service.clock import iso
 from service.domain import Stage, Status
+from service.limits import MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, params_problem
 
 AppId = Annotated[
     str,
@@ -27,10 +28,28 @@ StageFilter = Literal["scraper", "nlp", "done", "any"]
 StatusFilter = Literal["queued", "processing", "completed", "error", "cancelled", "any"]
 
 
+Params = Annotated[
+    dict[str, Any],
+    Meta(
+        max_length=100,
+        description=f"Parameters for the workers (Google Play: lang, country). At most "
+        f"{MAX_PARAMS_BYTES} bytes as JSON and {MAX_PARAMS_DEPTH} levels deep; integers within "
+        "64 bits; keys not empty, without NUL, not starting with '$' and without '.'.",
+        examples=[{"lang": "en", "country": "us"}],
+    ),
+]
+
+
+def invalid(path: str, problem: str) -> ValueError:
+    """A check of a struct's __post_init__ that fails: a 422 naming the field at `path`
+    (msgspec's own form of a located error, which Litestar reads the field from)."""
+    return ValueError(f"{problem} - at `$.{path}`")
+
+
 class AddJob(Struct, forbid_unknown_fields=True):
     app_id: AppId
     priority: Annotated[int, Meta(ge=1, le=10, description="10 is the most urgent")] = 5
-    params: dict[str, Any] = {}
+    params: Params = {}
     force: Annotated[bool, Meta(description="Queue a new run even if the app is done")] = False
     max_retries: (
         Annotated[
@@ -39,6 +58,10 @@ class AddJob(Struct, forbid_unknown_fields=True):
         ]
         | None
     ) = None
+
+    def __post_init__(self) -> None:
+        if found := params_problem(self.params):
+            raise invalid(*found)
 
 
 class AddResult(Struct, omit_defaults=True):
