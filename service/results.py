@@ -54,19 +54,37 @@ class ResultStore:
     # Reviews
 
     async def store_reviews(self, app_id: str, job_id: str, reviews: Iterable[Doc]) -> int:
-        """Upsert a batch of reviews by (app_id, review_id); returns the app's review count."""
+        """Upsert a batch of reviews by (app_id, review_id); returns the app's review count.
+
+        A review stored before whose content or score changes loses its analysis (the NLP stage
+        reads both): an analysis always describes the review it is attached to.
+        """
         now = self._clock()
+        batch = list(reviews)
+        before = await self._content_of(app_id, [review["review_id"] for review in batch])
         updates = []
-        for review in reviews:
+        for review in batch:
             fields = {name: review.get(name) for name in REVIEW_FIELDS}
             fields["at"] = to_millis(review["at"])
             fields["thumbs_up"] = fields["thumbs_up"] or 0
             fields["job_id"] = job_id
             fields["scraped_at"] = now
+            update: Doc = {"$set": fields}
+            old = before.get(review["review_id"])
+            if old is not None and old != (fields["content"], fields["score"]):
+                update["$unset"] = {"analysis": ""}
             key = {"app_id": app_id, "review_id": review["review_id"]}
-            updates.append((key, {"$set": fields}))
+            updates.append((key, update))
         await self._update_many(updates, upsert=True)
         return await self.count_reviews(app_id)
+
+    async def _content_of(self, app_id: str, review_ids: list[str]) -> dict[str, tuple]:
+        """(content, score) of the reviews of this batch that are stored already."""
+        found = await self.reviews.find(
+            {"app_id": app_id, "review_id": {"$in": review_ids}},
+            projection={"_id": 0, "review_id": 1, "content": 1, "score": 1},
+        ).to_list(None)
+        return {doc["review_id"]: (doc.get("content"), doc.get("score")) for doc in found}
 
     async def count_reviews(self, app_id: str) -> int:
         return await self.reviews.count_documents({"app_id": app_id})

@@ -36,7 +36,9 @@ class AppResultsController(Controller):
         request_max_body_size=RESULT_BODY_LIMIT,
         summary="Upload a batch of scraped reviews (the scraper, under its lease)",
         description="Idempotent: reviews are keyed by (app_id, review_id), so a retried batch "
-        "stores nothing twice. `stored` is the app's review count after the batch.",
+        "stores nothing twice. A review stored before whose content or score changed loses its "
+        "analysis. The whole batch is checked before any of it is stored. `stored` is the app's "
+        "review count after the batch.",
         responses=errors(404, 409, *BODY_ERRORS),
     )
     async def upload(
@@ -104,7 +106,8 @@ class AppResultsController(Controller):
     @get(
         "/summary",
         summary="The app's summary, once its latest job is done",
-        description="404 says where the app is when there is no summary to show yet.",
+        description="The summary the NLP stage of the app's latest job stored; 404 says where "
+        "the app is when there is none to show yet.",
         responses=errors(404),
     )
     async def summary(
@@ -117,6 +120,6 @@ class AppResultsController(Controller):
         if (job["stage"], job["status"]) != (Stage.DONE, Status.COMPLETED):
             raise NotFoundException("No summary yet", extra=where)
         found = await results.summary(app_id)
-        if found is None:
+        if found is None or found["job_id"] != job["_id"]:  # an earlier run's is out of date
             raise NotFoundException("No summary yet: the NLP stage stored none", extra=where)
         return summary_view(found)
