@@ -18,6 +18,12 @@ LanguageCode = Annotated[str, Meta(min_length=1, max_length=35, pattern=r"^[A-Za
 Day = Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2026-01-31"])]
 
 
+TokenOrHeader = Annotated[
+    LeaseToken | None,
+    Meta(description="Required, here or as the X-Lease-Token header (422 if neither)"),
+]
+
+
 class Review(Struct, forbid_unknown_fields=True):
     review_id: ReviewId
     content: Annotated[str, Meta(max_length=20_000)]
@@ -35,7 +41,7 @@ class Review(Struct, forbid_unknown_fields=True):
 class ReviewBatch(Struct, forbid_unknown_fields=True):
     job_id: JobId
     reviews: Annotated[list[Review], Meta(min_length=1, max_length=MAX_BATCH)]
-    lease_token: LeaseToken | None = None
+    lease_token: TokenOrHeader = None
 
     def __post_init__(self) -> None:
         """Every review's time in UTC, to the millisecond MongoDB keeps: the whole batch is
@@ -88,7 +94,7 @@ class AnalysisBatch(Struct, forbid_unknown_fields=True):
     job_id: JobId
     reviews: Annotated[list[ReviewAnalysis], Meta(max_length=MAX_BATCH)] = []
     summary: Summary | None = None
-    lease_token: LeaseToken | None = None
+    lease_token: TokenOrHeader = None
 
 
 class AnalysisStored(Struct):

@@ -8,12 +8,13 @@ from service.clock import iso
 from service.domain import Stage, Status
 from service.limits import MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, params_problem
 
+APP_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
 AppId = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=256,
-        pattern=r"^[A-Za-z0-9._-]+$",
+        pattern=APP_ID_PATTERN,
         description="A store package name (com.spotify.music) or a numeric App Store id",
         examples=["com.spotify.music"],
     ),
@@ -74,7 +75,10 @@ class AddResult(Struct, omit_defaults=True):
 
 class Claim(Struct, forbid_unknown_fields=True):
     stage: WorkStage
-    worker_id: WorkerId | None = None
+    worker_id: Annotated[
+        WorkerId | None,
+        Meta(description="Required, here or as the X-Worker-ID header (422 if neither)"),
+    ] = None
     limit: Annotated[int, Meta(ge=1, le=50)] = 1
     lease_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
 
@@ -82,7 +86,13 @@ class Claim(Struct, forbid_unknown_fields=True):
 class Update(Struct, forbid_unknown_fields=True):
     status: Status
     stage: Stage
-    lease_token: LeaseToken | None = None
+    lease_token: Annotated[
+        LeaseToken | None,
+        Meta(
+            description="The job's lease token, here or as the X-Lease-Token header: required "
+            "on a job processing under a lease (409 without it)"
+        ),
+    ] = None
     error_message: Message | None = None
     progress: Progress | None = None
     retryable: Annotated[

@@ -5,7 +5,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post, put
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from service.cursor import decode_cursor, encode_cursor
@@ -20,7 +20,14 @@ from service.results_schemas import (
     review_out,
     summary_view,
 )
-from service.routes.deps import TOKEN_HEADER, ResultsDep, StoreDep, TokenHeader, body_or_header
+from service.routes.deps import (
+    TOKEN_HEADER,
+    AppIdPath,
+    ResultsDep,
+    StoreDep,
+    TokenHeader,
+    body_or_header,
+)
 from service.routes.docs import BODY_ERRORS, errors
 
 RESULT_BODY_LIMIT = 8 * 1024 * 1024
@@ -43,7 +50,7 @@ class AppResultsController(Controller):
     )
     async def upload(
         self,
-        app_id: FromPath[str],
+        app_id: AppIdPath,
         data: JSONBody[ReviewBatch],
         store: StoreDep,
         results: ResultsDep,
@@ -64,7 +71,7 @@ class AppResultsController(Controller):
     )
     async def reviews(
         self,
-        app_id: FromPath[str],
+        app_id: AppIdPath,
         results: ResultsDep,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
@@ -87,7 +94,7 @@ class AppResultsController(Controller):
     )
     async def analysis(
         self,
-        app_id: FromPath[str],
+        app_id: AppIdPath,
         data: JSONBody[AnalysisBatch],
         store: StoreDep,
         results: ResultsDep,
@@ -108,11 +115,9 @@ class AppResultsController(Controller):
         summary="The app's summary, once its latest job is done",
         description="The summary the NLP stage of the app's latest job stored; 404 says where "
         "the app is when there is none to show yet.",
-        responses=errors(404),
+        responses=errors(404, 422),
     )
-    async def summary(
-        self, app_id: FromPath[str], store: StoreDep, results: ResultsDep
-    ) -> SummaryView:
+    async def summary(self, app_id: AppIdPath, store: StoreDep, results: ResultsDep) -> SummaryView:
         job = await store.latest_for_app(app_id)
         if job is None:
             raise NotFoundException("No job for this app", extra={"app_id": app_id})
