@@ -76,7 +76,9 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     if status == HTTP_404_NOT_FOUND and not exc.extra:
         return error_response(status, "No such route", _which_request(request), headers=headers)
     if status == HTTP_405_METHOD_NOT_ALLOWED:
-        allowed = [m.strip() for m in (headers or {}).get("allow", "").split(",") if m.strip()]
+        allowed = sorted(
+            m.strip() for m in (headers or {}).get("allow", "").split(",") if m.strip()
+        )
         details = {"method": request.method, "path": request.url.path, "allowed": allowed}
         return error_response(status, "Method not allowed", details, headers=headers)
     if status == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
