@@ -10,7 +10,7 @@ from enum import Enum
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -44,7 +44,7 @@ def error_response(
     body: dict[str, Any] = {"error": error, "details": details}
     if retry:
         body["retry"] = True
-    return Response(body, status_code=status_code, headers=headers)
+    return Response(body, status_code=status_code, headers=headers, media_type=MediaType.JSON)
 
 
 def _which_request(request: Request) -> dict[str, Any]:

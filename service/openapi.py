@@ -14,10 +14,12 @@ from types import ModuleType
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Request, Response, Router
 from litestar.openapi import OpenAPIConfig
+from litestar.status_codes import HTTP_404_NOT_FOUND
 
 from service import __version__, results_schemas, schemas
+from service.errors import error_response
 
 SCHEMA_PATH = "/schema"
 REF_TEMPLATE = "#/components/schemas/{name}"
@@ -31,6 +33,7 @@ def openapi_config() -> OpenAPIConfig:
         route_handlers=[],
         include_in_schema=False,
         before_request=_complete_openapi,
+        after_request=_not_found_in_our_shape,
     )
     return OpenAPIConfig(
         title="review-queue",
@@ -167,3 +170,11 @@ LINKS: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {
 
 def _complete_openapi(request: Request) -> None:
     complete_openapi(request.app)
+
+
+def _not_found_in_our_shape(response: Response) -> Response:
+    """Litestar answers an unknown page under /schema with an HTML 404 of its own."""
+    if response.status_code != HTTP_404_NOT_FOUND:
+        return response
+    pages = [f"{SCHEMA_PATH}/openapi.json", f"{SCHEMA_PATH}/openapi.yaml", SCHEMA_PATH]
+    return error_response(HTTP_404_NOT_FOUND, "No such page", {"pages": pages})

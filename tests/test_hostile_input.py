@@ -390,6 +390,7 @@ HOSTILE = [
         {"Content-Type": "application/json; charset=latin-1"},
     ),
     Hostile("no such route", "GET", "/queue/nothing/here", None, 404),
+    Hostile("no such page of the docs", "GET", "/schema/nothing", None, 404),
     Hostile("a method the route has not", "DELETE", "/queue/add", None, 405),
 ]
 
