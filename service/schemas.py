@@ -157,9 +157,11 @@ class Health(Struct):
 
 
 class ErrorBody(Struct, omit_defaults=True):
-    error: str
-    details: Any = None
-    retry: bool = False
+    """Every error answer. `details`: the fields at fault, the limit passed, or the request."""
+
+    error: Annotated[str, Meta(description="What went wrong, for a person")]
+    details: Any
+    retry: Annotated[bool, Meta(description="true when trying again is the right move")] = False
 
 
 _TIMES = ("requested_at", "updated_at", "available_at", "lease_expires_at", "finished_at")

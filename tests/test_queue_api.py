@@ -484,6 +484,32 @@ async def test_openapi_documents_every_route_and_its_errors(client):
     assert "ErrorBody" in str(update_responses["409"])
 
 
+async def test_the_openapi_document_says_what_the_service_does(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+    assert {"200", "201"} <= set(paths["/queue/add"]["post"]["responses"])
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            if method in ("post", "put"):
+                assert "415" in codes, (method, path)
+            for code in codes - {"200", "201", "204"}:  # every error answer is ours
+                assert "ErrorBody" in str(operation["responses"][code]), (method, path, code)
+    assert components["ErrorBody"]["required"] == ["error", "details"]
+    add_job = components["AddJob"]
+    assert add_job["additionalProperties"] is False and add_job["required"] == ["app_id"]
+    assert add_job["properties"]["params"]["maxProperties"] == 100
+    thumbs_up = components["Review"]["properties"]["thumbs_up"]
+    assert (thumbs_up["minimum"], thumbs_up["maximum"]) == (0, 2**63 - 1)
+    assert components["ReviewBatch"]["properties"]["reviews"]["maxItems"] == 500
+    claim_body = components["Claim"]["properties"]["worker_id"]
+    assert "X-Worker-ID" in claim_body["description"]
+    [job_id] = paths["/queue/jobs/{job_id}"]["get"]["parameters"]
+    assert job_id["schema"]["maxLength"] == 64
+    links = paths["/queue/add"]["post"]["responses"]["201"]["links"]
+    assert links["GetJob"]["parameters"] == {"job_id": "$response.body#/job_id"}
+
+
 @pytest.mark.parametrize(
     ("method", "url", "raw"),
     [
