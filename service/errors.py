@@ -63,8 +63,10 @@ def queue_error(request: Request, exc: QueueError) -> Response:
         status = HTTP_404_NOT_FOUND
     elif isinstance(exc, InvalidField):
         status = HTTP_422_UNPROCESSABLE_ENTITY
-    details = exc.details if exc.details is not None else _path_params(request) or None
-    return error_response(status, exc.message, details or _which_request(request), exc.retry)
+    details = exc.details
+    if details is None:  # the ids in the path say which job or app, else the request does
+        details = _path_params(request) or _which_request(request)
+    return error_response(status, exc.message, details, exc.retry)
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:

@@ -24,7 +24,7 @@ from service.errors import error_response
 SCHEMA_PATH = "/schema"
 REF_TEMPLATE = "#/components/schemas/{name}"
 BODY_MODULES = (schemas, results_schemas)
-_PATCHED = "review_queue_schemas_from_msgspec"
+_COMPLETED = "review_queue_openapi_completed"
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -47,7 +47,7 @@ def openapi_config() -> OpenAPIConfig:
 
 
 def body_types(modules: Iterable[ModuleType] = BODY_MODULES) -> list[type]:
-    """The structs and enums the routes take and give, from the modules that declare them."""
+    """The structs the routes take and give, from the modules that declare them."""
     found: list[type] = []
     for module in modules:
         for value in vars(module).values():
@@ -66,7 +66,7 @@ def msgspec_components(types: Iterable[type] | None = None) -> dict[str, dict[st
 def complete_openapi(app: Litestar) -> None:
     """Put msgspec's body schemas and the links in the app's OpenAPI document (once)."""
     openapi = app.openapi_schema
-    if getattr(openapi, _PATCHED, False):
+    if getattr(openapi, _COMPLETED, False):
         return
     # A dict among the component schemas, or as a link, is written out as it is.
     openapi.components.schemas.update(msgspec_components())  # type: ignore[arg-type]
@@ -74,7 +74,7 @@ def complete_openapi(app: Litestar) -> None:
         operation = getattr(openapi.paths[path], method)
         for status in statuses:
             operation.responses[status].links = links
-    setattr(openapi, _PATCHED, True)
+    setattr(openapi, _COMPLETED, True)
 
 
 def _operation(path: str, method: str) -> str:
