@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
-from service import __version__
+from service.allow import AllowEveryMethod
 from service.db import connect, describe
 from service.errors import EXCEPTION_HANDLERS
+from service.json_body import JSONRequest, require_json
+from service.openapi import openapi_config
 from service.operator_actions import OperatorActions
 from service.results import ResultStore
 from service.routes.apps import AppResultsController
@@ -70,13 +71,11 @@ def create_app(settings: Settings) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],
+        guards=[require_json],
+        middleware=[AllowEveryMethod()],
+        request_class=JSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="review-queue",
-            version=__version__,
-            description="A MongoDB-backed job queue for app-review scraping and NLP.",
-            path="/schema",
-        ),
+        openapi_config=openapi_config(),
         logging_config=None,
     )

@@ -196,8 +196,8 @@ class QueueError(Exception):
 
 
 class JobNotFound(QueueError):
-    def __init__(self) -> None:
-        super().__init__("Job not found")
+    def __init__(self, job_id: str | None = None) -> None:
+        super().__init__("Job not found", {"job_id": job_id} if job_id is not None else None)
 
 
 class TransitionNotAllowed(QueueError):

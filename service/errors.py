@@ -1,4 +1,8 @@
-"""Every error leaves as JSON: {"error": ..., "details": ..., "retry"?: true}."""
+"""Every error leaves as JSON: {"error": ..., "details": ..., "retry"?: true}.
+
+`details` is always there: the fields at fault, the limit that was passed, or at least which
+request failed. Headers an exception carries (405's Allow, for one) go out with it.
+"""
 
 import logging
 import re
@@ -6,11 +10,12 @@ from enum import Enum
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
     HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -30,34 +35,60 @@ _NOT_JSON = ("malformed", "json", "decode", "unexpected character", "truncated")
 
 
 def error_response(
-    status_code: int, error: str, details: Any = None, retry: bool = False
+    status_code: int,
+    error: str,
+    details: Any,
+    retry: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"error": error}
-    if details is not None:
-        body["details"] = details
+    body: dict[str, Any] = {"error": error, "details": details}
     if retry:
         body["retry"] = True
-    return Response(body, status_code=status_code)
+    return Response(body, status_code=status_code, headers=headers, media_type=MediaType.JSON)
 
 
-def queue_error(_: Request, exc: QueueError) -> Response:
+def _which_request(request: Request) -> dict[str, Any]:
+    """The details of an error with nothing more specific to say: the request that failed,
+    with the ids in its path."""
+    return {"method": request.method, "path": request.url.path, **_path_params(request)}
+
+
+def _path_params(request: Request) -> dict[str, Any]:
+    return dict(request.scope.get("path_params") or {})  # none when no route matched
+
+
+def queue_error(request: Request, exc: QueueError) -> Response:
     status = HTTP_409_CONFLICT
     if isinstance(exc, JobNotFound):
         status = HTTP_404_NOT_FOUND
     elif isinstance(exc, InvalidField):
         status = HTTP_422_UNPROCESSABLE_ENTITY
-    return error_response(status, exc.message, exc.details, exc.retry)
+    details = exc.details
+    if details is None:  # the ids in the path say which job or app, else the request does
+        details = _path_params(request) or _which_request(request)
+    return error_response(status, exc.message, details, exc.retry)
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException):
         return _validation_error(request, exc)
-    if exc.status_code == HTTP_400_BAD_REQUEST and _looks_like_bad_json(exc.detail or ""):
-        return error_response(HTTP_400_BAD_REQUEST, BAD_JSON, {"reason": exc.detail})
-    if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+    status, headers = exc.status_code, exc.headers
+    if isinstance(exc.__cause__, SerializationException):  # the body could not be decoded
+        return error_response(status, BAD_JSON, {"reason": exc.detail}, headers=headers)
+    if status == HTTP_404_NOT_FOUND and not exc.extra:
+        return error_response(status, "No such route", _which_request(request), headers=headers)
+    if status == HTTP_405_METHOD_NOT_ALLOWED:
+        allowed = sorted(
+            m.strip() for m in (headers or {}).get("allow", "").split(",") if m.strip()
+        )
+        details = {"method": request.method, "path": request.url.path, "allowed": allowed}
+        return error_response(status, "Method not allowed", details, headers=headers)
+    if status == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
         limit = request.route_handler.resolve_request_max_body_size()
-        return error_response(exc.status_code, f"The request body is larger than {limit} bytes")
-    return error_response(exc.status_code, exc.detail, exc.extra or None)
+        error = f"The request body is larger than {limit} bytes"
+        return error_response(status, error, {"limit_bytes": limit}, headers=headers)
+    details = exc.extra or _which_request(request)
+    return error_response(status, exc.detail, details, headers=headers)
 
 
 def _validation_error(request: Request, exc: ValidationException) -> Response:
@@ -68,9 +99,15 @@ def _validation_error(request: Request, exc: ValidationException) -> Response:
         if missing:
             fields = [{"field": missing.group(1), "message": "This field is required"}]
     if not fields:
-        return error_response(HTTP_400_BAD_REQUEST, exc.detail or "Bad request")
+        return error_response(
+            HTTP_400_BAD_REQUEST, exc.detail or "Bad request", _which_request(request)
+        )
     if any(f["field"] == "body" and f["message"] == "'data'" for f in fields):
-        return error_response(HTTP_400_BAD_REQUEST, "The request body is empty: send a JSON object")
+        return error_response(
+            HTTP_400_BAD_REQUEST,
+            "The request body is empty: send a JSON object",
+            {"field": "body", "expected": "a JSON object"},
+        )
     if any(f["field"] == "body" and _looks_like_bad_json(f["message"]) for f in fields):
         return error_response(HTTP_400_BAD_REQUEST, BAD_JSON, fields)
     names = ", ".join(f["field"] for f in fields)
@@ -83,13 +120,24 @@ def _field_problem(request: Request, problem: dict[str, Any]) -> dict[str, Any]:
     if key == "data":  # Litestar names the whole body 'data'
         named = _NAMED_FIELD.search(message)
         key = next(g for g in named.groups() if g) if named else "body"
-    detail: dict[str, Any] = {"field": key, "message": message}
+    allowed = _allowed_values(request, key, problem.get("source"))
+    detail: dict[str, Any] = {
+        "field": _public_name(request, key, problem.get("source")),
+        "message": message,
+    }
     if problem.get("source"):
         detail["source"] = problem["source"]
-    allowed = _allowed_values(request, key, problem.get("source"))
     if allowed:
         detail["allowed"] = allowed
     return detail
+
+
+def _public_name(request: Request, key: str, source: str | None) -> str:
+    """A parameter as the client sends it: a header by its header name, not the argument's."""
+    if source == "body":
+        return key
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    return getattr(parameter and parameter.kwarg_definition, "name", None) or key
 
 
 def _allowed_values(request: Request, field: str, source: str | None) -> list[str] | None:
@@ -124,7 +172,8 @@ def _looks_like_bad_json(message: str) -> bool:
 
 def internal_error(request: Request, exc: Exception) -> Response:
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+    details = {**_which_request(request), "note": "A bug in the service; it is logged"}
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error", details)
 
 
 EXCEPTION_HANDLERS = {

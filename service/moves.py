@@ -28,24 +28,9 @@ from service.domain import (
     Transition,
     retry_delay,
 )
+from service.expressions import Expr, cond, field, literal
 
-Expr = Any
 Update = list[dict[str, Any]]
-
-
-def literal(value: Any) -> Expr:
-    """`value` as a constant of a pipeline, whatever it looks like."""
-    if isinstance(value, str | dict | list | tuple):
-        return {"$literal": value}
-    return value
-
-
-def field(name: str) -> Expr:
-    return f"${name}"
-
-
-def cond(test: Expr, then: Expr, otherwise: Expr) -> Expr:
-    return {"$cond": [test, then, otherwise]}
 
 
 def pipeline(fields: dict[str, Expr], now: datetime) -> Update:

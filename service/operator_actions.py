@@ -105,5 +105,5 @@ def _position(cursor: str) -> tuple[datetime, str]:
     finished_at, job_id = decode_cursor(cursor, parts=2)
     try:
         return as_utc(datetime.fromisoformat(finished_at.replace("Z", "+00:00"))), job_id
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or one that leaves the range in UTC
         raise InvalidField("cursor", "Not a cursor this listing gave out") from None

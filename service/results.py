@@ -14,6 +14,7 @@ from pymongo import ASCENDING, UpdateOne
 
 from service.clock import as_utc, to_millis, utcnow
 from service.db import PRIMARY
+from service.expressions import cond, field, literal
 
 Doc = dict[str, Any]
 
@@ -49,7 +50,11 @@ class ResultStore:
     # Reviews
 
     async def store_reviews(self, app_id: str, job_id: str, reviews: Iterable[Doc]) -> int:
-        """Upsert a batch of reviews by (app_id, review_id); returns the app's review count."""
+        """Upsert a batch of reviews by (app_id, review_id); returns the app's review count.
+
+        A review stored before whose content or score changes loses its analysis (the NLP stage
+        reads both): an analysis always describes the review it is attached to.
+        """
         now = self._clock()
         updates = []
         for review in reviews:
@@ -58,8 +63,24 @@ class ResultStore:
             fields["thumbs_up"] = fields["thumbs_up"] or 0
             fields["job_id"] = job_id
             fields["scraped_at"] = now
+            # Decided by the stored review itself (a pipeline's expressions see the document
+            # before the update), so the batch needs no read first.
+            unchanged = {
+                "$and": [
+                    {"$eq": [field("content"), literal(fields["content"])]},
+                    {"$eq": [field("score"), fields["score"]]},
+                ]
+            }
+            update = [
+                {
+                    "$set": {
+                        **{name: literal(value) for name, value in fields.items()},
+                        "analysis": cond(unchanged, field("analysis"), None),
+                    }
+                }
+            ]
             key = {"app_id": app_id, "review_id": review["review_id"]}
-            updates.append((key, {"$set": fields}))
+            updates.append((key, update))
         await self._update_many(updates, upsert=True)
         return await self.count_reviews(app_id)
 

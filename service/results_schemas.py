@@ -5,8 +5,8 @@ from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
-from service.clock import iso
-from service.schemas import JobId, LeaseToken
+from service.clock import iso, to_millis
+from service.schemas import JobId, LeaseToken, invalid
 
 MAX_BATCH = 500
 ReviewId = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -15,14 +15,23 @@ Keywords = Annotated[list[Keyword], Meta(max_length=50)]
 MAX_COUNT = 2**53  # what a JSON number holds exactly
 Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 LanguageCode = Annotated[str, Meta(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9_-]+$")]
-Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-01-31"])]
+Day = Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2026-01-31"])]
+
+
+TokenOrHeader = Annotated[
+    LeaseToken | None,
+    Meta(description="Required, here or as the X-Lease-Token header (422 if neither)"),
+]
 
 
 class Review(Struct, forbid_unknown_fields=True):
     review_id: ReviewId
     content: Annotated[str, Meta(max_length=20_000)]
     score: Annotated[int, Meta(ge=1, le=5)]
-    at: Annotated[datetime, Meta(description="ISO-8601; a time without an offset is UTC")]
+    at: Annotated[
+        datetime,
+        Meta(description="ISO-8601; a time without an offset is UTC; in UTC, years 1 to 9999"),
+    ]
     user_name: Annotated[str, Meta(max_length=500)] | None = None
     thumbs_up: Count = 0
     app_version: Annotated[str, Meta(max_length=200)] | None = None
@@ -32,7 +41,16 @@ class Review(Struct, forbid_unknown_fields=True):
 class ReviewBatch(Struct, forbid_unknown_fields=True):
     job_id: JobId
     reviews: Annotated[list[Review], Meta(min_length=1, max_length=MAX_BATCH)]
-    lease_token: LeaseToken | None = None
+    lease_token: TokenOrHeader = None
+
+    def __post_init__(self) -> None:
+        """Every review's time in UTC, to the millisecond MongoDB keeps: the whole batch is
+        checked before any of it is stored."""
+        for n, review in enumerate(self.reviews):
+            try:
+                review.at = to_millis(review.at)
+            except OverflowError:
+                raise invalid(f"reviews[{n}].at", "Out of range once taken to UTC") from None
 
 
 class Stored(Struct):
@@ -58,7 +76,7 @@ Compound = Annotated[float, Meta(ge=-1, le=1)]
 Week = Annotated[str, Meta(pattern=r"^\d{4}-W\d{2}$", examples=["2026-W45"])]
 Version = Annotated[str, Meta(min_length=1, max_length=200)]
 ThemeText = Annotated[str, Meta(min_length=1, max_length=200)]
-RatingKey = Literal["1", "2", "3", "4", "5"]
+RatingKey = Annotated[str, Meta(pattern=r"^[1-5]$", description="A star rating, 1 to 5")]
 
 
 class SentimentCounts(Struct, forbid_unknown_fields=True):
@@ -125,7 +143,7 @@ class AnalysisBatch(Struct, forbid_unknown_fields=True):
     job_id: JobId
     reviews: Annotated[list[ReviewAnalysis], Meta(max_length=MAX_BATCH)] = []
     summary: Summary | None = None
-    lease_token: LeaseToken | None = None
+    lease_token: TokenOrHeader = None
 
 
 class AnalysisStored(Struct):

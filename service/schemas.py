@@ -6,13 +6,15 @@ from msgspec import Meta, Struct
 
 from service.clock import iso
 from service.domain import MAX_RETRIES_LIMIT, Stage, Status
+from service.limits import MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, params_problem
 
+APP_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
 AppId = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=256,
-        pattern=r"^[A-Za-z0-9._-]+$",
+        pattern=APP_ID_PATTERN,
         description="A store package name (com.spotify.music) or a numeric App Store id",
         examples=["com.spotify.music"],
     ),
@@ -27,10 +29,28 @@ StageFilter = Literal["scraper", "nlp", "done", "any"]
 StatusFilter = Literal["queued", "processing", "completed", "error", "cancelled", "any"]
 
 
+Params = Annotated[
+    dict[str, Any],
+    Meta(
+        max_length=100,
+        description=f"Parameters for the workers (Google Play: lang, country). At most "
+        f"{MAX_PARAMS_BYTES} bytes as JSON and {MAX_PARAMS_DEPTH} levels deep; integers within "
+        "64 bits; keys not empty, without NUL, not starting with '$' and without '.'.",
+        examples=[{"lang": "en", "country": "us"}],
+    ),
+]
+
+
+def invalid(path: str, problem: str) -> ValueError:
+    """A check of a struct's __post_init__ that fails: a 422 naming the field at `path`
+    (msgspec's own form of a located error, which Litestar reads the field from)."""
+    return ValueError(f"{problem} - at `$.{path}`")
+
+
 class AddJob(Struct, forbid_unknown_fields=True):
     app_id: AppId
     priority: Annotated[int, Meta(ge=1, le=10, description="10 is the most urgent")] = 5
-    params: dict[str, Any] = {}
+    params: Params = {}
     force: Annotated[bool, Meta(description="Queue a new run even if the app is done")] = False
     max_retries: (
         Annotated[
@@ -44,6 +64,10 @@ class AddJob(Struct, forbid_unknown_fields=True):
         | None
     ) = None
 
+    def __post_init__(self) -> None:
+        if found := params_problem(self.params):
+            raise invalid(*found)
+
 
 class AddResult(Struct, omit_defaults=True):
     status: Literal["queued", "queued_already", "exists"]
@@ -55,7 +79,10 @@ class AddResult(Struct, omit_defaults=True):
 
 class Claim(Struct, forbid_unknown_fields=True):
     stage: WorkStage
-    worker_id: WorkerId | None = None
+    worker_id: Annotated[
+        WorkerId | None,
+        Meta(description="Required, here or as the X-Worker-ID header (422 if neither)"),
+    ] = None
     limit: Annotated[int, Meta(ge=1, le=50)] = 1
     lease_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
 
@@ -63,7 +90,13 @@ class Claim(Struct, forbid_unknown_fields=True):
 class Update(Struct, forbid_unknown_fields=True):
     status: Status
     stage: Stage
-    lease_token: LeaseToken | None = None
+    lease_token: Annotated[
+        LeaseToken | None,
+        Meta(
+            description="The job's lease token, here or as the X-Lease-Token header: required "
+            "on a job processing under a lease (409 without it)"
+        ),
+    ] = None
     error_message: Message | None = None
     progress: Progress | None = None
     retryable: Annotated[
@@ -139,9 +172,11 @@ class Health(Struct):
 
 
 class ErrorBody(Struct, omit_defaults=True):
-    error: str
-    details: Any = None
-    retry: bool = False
+    """Every error answer. `details`: the fields at fault, the limit passed, or the request."""
+
+    error: Annotated[str, Meta(description="What went wrong, for a person")]
+    details: Any
+    retry: Annotated[bool, Meta(description="true when trying again is the right move")] = False
 
 
 _TIMES = ("requested_at", "updated_at", "available_at", "lease_expires_at", "finished_at")

@@ -106,7 +106,7 @@ class JobStore:
     async def get(self, job_id: str) -> Job:
         job = await self.jobs.find_one({"_id": job_id})
         if job is None:
-            raise JobNotFound()
+            raise JobNotFound(job_id)
         return job
 
     async def current_for_app(self, app_id: str) -> Job | None:

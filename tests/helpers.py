@@ -2,6 +2,8 @@
 
 from typing import Any
 
+JSON = {"Content-Type": "application/json"}  # what every POST and PUT sends, with a body or not
+
 
 async def add(client: Any, app_id: str, **fields: Any) -> dict:
     response = await client.post("/queue/add", json={"app_id": app_id, **fields})

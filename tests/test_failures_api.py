@@ -8,7 +8,7 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from tests.conftest import backend_settings
-from tests.helpers import add, claim, history, update
+from tests.helpers import JSON, add, claim, history, update
 
 
 def parse(value: str) -> datetime:
@@ -165,7 +165,7 @@ async def test_requeue_sends_a_dead_letter_round_again_with_runs_reset(client):
     job_id = (await add(client, "app.a", max_retries=0))["job_id"]
     [job] = await claim(client, "scraper")
     assert (await fail(client, job))["status"] == "error"
-    response = await client.post(f"/queue/{job_id}/requeue")
+    response = await client.post(f"/queue/{job_id}/requeue", headers=JSON)
     assert response.status_code == 200
     requeued = response.json()
     assert (requeued["stage"], requeued["status"], requeued["attempt"]) == ("scraper", "queued", 0)
@@ -174,8 +174,8 @@ async def test_requeue_sends_a_dead_letter_round_again_with_runs_reset(client):
     assert again["job_id"] == job_id
     rows = await history(client, job_id)
     assert rows[-2]["event"] == "requeued" and rows[-2]["worker_id"] == "operator"
-    assert (await client.post(f"/queue/{job_id}/requeue")).status_code == 409
-    assert (await client.post("/queue/nope/requeue")).status_code == 404
+    assert (await client.post(f"/queue/{job_id}/requeue", headers=JSON)).status_code == 409
+    assert (await client.post("/queue/nope/requeue", headers=JSON)).status_code == 404
 
 
 async def test_requeue_is_refused_while_the_app_has_a_newer_active_run(client):
@@ -184,7 +184,7 @@ async def test_requeue_is_refused_while_the_app_has_a_newer_active_run(client):
     await fail(client, job, retryable=False)
     newer = await add(client, "app.a")
     assert newer["status"] == "queued" and newer["job_id"] != job_id
-    response = await client.post(f"/queue/{job_id}/requeue")
+    response = await client.post(f"/queue/{job_id}/requeue", headers=JSON)
     assert response.status_code == 409
     assert "already has" in response.json()["error"]
 
@@ -209,14 +209,14 @@ async def test_bulk_requeue_by_stage_and_by_ids(client):
 async def test_cancel_stops_a_worker_and_add_queues_a_new_run(client):
     job_id = (await add(client, "app.a"))["job_id"]
     [job] = await claim(client, "scraper")
-    response = await client.post(f"/queue/{job_id}/cancel")
+    response = await client.post(f"/queue/{job_id}/cancel", headers=JSON)
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     beat = await client.post(f"/queue/{job_id}/heartbeat", json={"lease_token": job["lease_token"]})
     assert beat.status_code == 409
     finish = await update(client, job_id, "nlp", "queued", lease_token=job["lease_token"])
     assert finish.status_code == 409
     assert (await client.get(f"/queue/jobs/{job_id}")).json()["status"] == "cancelled"
-    assert (await client.post(f"/queue/{job_id}/cancel")).status_code == 200
+    assert (await client.post(f"/queue/{job_id}/cancel", headers=JSON)).status_code == 200
     rows = await history(client, job_id)
     assert [r["event"] for r in rows].count("cancelled") == 1
     assert rows[-1]["worker_id"] == "operator"
@@ -229,7 +229,7 @@ async def test_a_completed_job_cannot_be_cancelled(client):
     for stage, nxt in (("scraper", ("nlp", "queued")), ("nlp", ("done", "completed"))):
         [job] = await claim(client, stage)
         await update(client, job_id, *nxt, lease_token=job["lease_token"])
-    response = await client.post(f"/queue/{job_id}/cancel")
+    response = await client.post(f"/queue/{job_id}/cancel", headers=JSON)
     assert response.status_code == 409
     assert response.json()["details"]["current"] == {"stage": "done", "status": "completed"}
 

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.helpers import JSON
 from tests.serving import (
     ROOT,
     free_port,
@@ -371,7 +372,7 @@ def test_a_job_that_always_fails_becomes_a_dead_letter_and_an_operator_requeues_
         first_rows = history(http, job_id)
         letters = http.get("/queue/dead-letter").json()
 
-        requeued = http.post(f"/queue/{job_id}/requeue")
+        requeued = http.post(f"/queue/{job_id}/requeue", headers=JSON)
         assert requeued.status_code == 200, requeued.text
         assert state(requeued.json()) == "scraper/queued"
         still_dead = http.get("/queue/dead-letter").json()["jobs"]
@@ -404,7 +405,7 @@ def test_cancel_while_processing_stops_the_worker_who_reports_nothing_and_carrie
         wait_state(http, job_id, "scraper/processing", timeout=15)
         wait_for(lambda: workers.lines("STARTED"), 5, "the processor to start")
 
-        cancelled = http.post(f"/queue/{job_id}/cancel")
+        cancelled = http.post(f"/queue/{job_id}/cancel", headers=JSON)
         assert cancelled.status_code == 200, cancelled.text
         assert state(cancelled.json()) == "scraper/cancelled"
         asked = time.monotonic()

@@ -99,6 +99,8 @@ class Driver:
     ) -> Any:
         method = route.split()[0]
         before = len(self.database.commands)
+        if method in ("POST", "PUT") and "json" not in kwargs:  # body-less, still JSON
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
         response = await self.http.request(method, url, **kwargs)
         assert response.status_code == expect, (route, url, response.text)
         body = response.json()

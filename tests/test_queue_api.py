@@ -273,7 +273,7 @@ async def test_the_seed_flow_without_worker_ids_runs_to_done(client):
 async def test_update_of_an_unknown_job_is_404(client):
     response = await update(client, "no-such-job", "nlp", "queued")
     assert response.status_code == 404
-    assert response.json() == {"error": "Job not found"}
+    assert response.json() == {"error": "Job not found", "details": {"job_id": "no-such-job"}}
 
 
 async def test_a_disallowed_transition_is_409_listing_what_is_allowed(client):
@@ -480,6 +480,32 @@ async def test_openapi_documents_every_route_and_its_errors(client):
     update_responses = paths["/queue/{job_id}/update"]["post"]["responses"]
     assert {"200", "404", "409", "422", "413"} <= set(update_responses)
     assert "ErrorBody" in str(update_responses["409"])
+
+
+async def test_the_openapi_document_says_what_the_service_does(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+    assert {"200", "201"} <= set(paths["/queue/add"]["post"]["responses"])
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            if method in ("post", "put"):
+                assert "415" in codes, (method, path)
+            for code in codes - {"200", "201", "204"}:  # every error answer is ours
+                assert "ErrorBody" in str(operation["responses"][code]), (method, path, code)
+    assert components["ErrorBody"]["required"] == ["error", "details"]
+    add_job = components["AddJob"]
+    assert add_job["additionalProperties"] is False and add_job["required"] == ["app_id"]
+    assert add_job["properties"]["params"]["maxProperties"] == 100
+    thumbs_up = components["Review"]["properties"]["thumbs_up"]
+    assert (thumbs_up["minimum"], thumbs_up["maximum"]) == (0, 2**53)
+    assert components["ReviewBatch"]["properties"]["reviews"]["maxItems"] == 500
+    claim_body = components["Claim"]["properties"]["worker_id"]
+    assert "X-Worker-ID" in claim_body["description"]
+    [job_id] = paths["/queue/jobs/{job_id}"]["get"]["parameters"]
+    assert job_id["schema"]["maxLength"] == 64
+    links = paths["/queue/add"]["post"]["responses"]["201"]["links"]
+    assert links["GetJob"]["parameters"] == {"job_id": "$response.body#/job_id"}
 
 
 @pytest.mark.parametrize(

@@ -217,7 +217,7 @@ async def test_upload_without_any_lease_token_is_422(api: AsyncTestClient) -> No
 async def test_upload_for_an_unknown_job_is_404(api: AsyncTestClient) -> None:
     response = await upload(api, "no-such-job", "token", [review("r1")])
     assert response.status_code == 404
-    assert response.json() == {"error": "Job not found"}
+    assert response.json() == {"error": "Job not found", "details": {"job_id": "no-such-job"}}
 
 
 async def test_upload_with_a_wrong_token_is_409(api: AsyncTestClient) -> None:
@@ -393,19 +393,62 @@ async def test_summary_after_the_job_is_done(api: AsyncTestClient) -> None:
     assert generated_at.endswith("Z")
     assert body == {**SUMMARY, "app_id": APP, "job_id": job_id}
 
-    # A new run of the app: its reviews keep their analysis when scraped again, and the summary
-    # waits for the new run to finish.
+    # A new run of the app: a review scraped again unchanged keeps its analysis, and the
+    # summary waits for the new run to finish.
     new_job = await add_job(api, force=True)
     new_token = await claim(api, "scraper", new_job)
-    response = await upload(api, new_job, new_token, [review("r1", content="again"), review("r3")])
+    response = await upload(api, new_job, new_token, [review("r1", score=5), review("r3")])
     assert response.json() == {"received": 2, "stored": 3}
     stored = await all_reviews(api)
-    assert stored["r1"]["content"] == "again"
     assert stored["r1"]["analysis"]["sentiment"]["label"] == "positive"
     assert "analysis" not in stored["r3"]
     summary = await api.get(f"/apps/{APP}/summary")
     assert summary.status_code == 404
     assert summary.json()["details"]["job_id"] == new_job
+
+
+async def finished_run(api: AsyncTestClient, reviews: list[dict], force: bool = False) -> str:
+    """A run of APP from add to done: the reviews uploaded, each analysed, a summary stored."""
+    job_id = await add_job(api, force=force)
+    token = await claim(api, "scraper", job_id)
+    assert (await upload(api, job_id, token, reviews)).status_code == 200
+    await move(api, job_id, "nlp", "queued", token)
+    nlp_token = await claim(api, "nlp", job_id)
+    analysed = [analysis(r["review_id"]) for r in reviews]
+    assert (await put_analysis(api, job_id, nlp_token, analysed, SUMMARY)).status_code == 200
+    await move(api, job_id, "done", "completed", nlp_token)
+    return job_id
+
+
+async def test_a_review_uploaded_again_with_changed_content_loses_its_analysis(
+    api: AsyncTestClient,
+) -> None:
+    """The poisoning of issue 9: add with force on a finished app, claim the new run, upload a
+    review under an existing review_id with other content. Its old analysis must not stay on
+    it, and the old summary must not be shown for the new reviews."""
+    await finished_run(api, [review("r1"), review("r2"), review("r3")])
+    assert all("analysis" in r for r in (await all_reviews(api)).values())
+
+    new_job = await add_job(api, force=True)
+    token = await claim(api, "scraper", new_job)
+    changed = [
+        review("r1", content="now I hate it"),
+        review("r2", score=1),
+        review("r3"),
+    ]
+    assert (await upload(api, new_job, token, changed)).status_code == 200
+    stored = await all_reviews(api)
+    assert stored["r1"]["content"] == "now I hate it" and "analysis" not in stored["r1"]
+    assert stored["r2"]["score"] == 1 and "analysis" not in stored["r2"]
+    assert stored["r3"]["analysis"]["sentiment"] == analysis("r3")["sentiment"]  # unchanged
+
+    # The new run ends without a summary: the old one (of the old reviews) is not shown.
+    await move(api, new_job, "nlp", "queued", token)
+    nlp_token = await claim(api, "nlp", new_job)
+    await move(api, new_job, "done", "completed", nlp_token)
+    response = await api.get(f"/apps/{APP}/summary")
+    assert response.status_code == 404, response.text
+    assert response.json()["details"]["job_id"] == new_job
 
 
 async def test_a_later_summary_replaces_the_earlier_one(api: AsyncTestClient) -> None:

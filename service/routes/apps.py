@@ -5,7 +5,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post, put
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from service.cursor import decode_cursor, encode_cursor
@@ -20,7 +20,14 @@ from service.results_schemas import (
     review_out,
     summary_view,
 )
-from service.routes.deps import TOKEN_HEADER, ResultsDep, StoreDep, TokenHeader, body_or_header
+from service.routes.deps import (
+    TOKEN_HEADER,
+    AppIdPath,
+    ResultsDep,
+    StoreDep,
+    TokenHeader,
+    body_or_header,
+)
 from service.routes.docs import BODY_ERRORS, errors
 
 RESULT_BODY_LIMIT = 8 * 1024 * 1024
@@ -36,12 +43,14 @@ class AppResultsController(Controller):
         request_max_body_size=RESULT_BODY_LIMIT,
         summary="Upload a batch of scraped reviews (the scraper, under its lease)",
         description="Idempotent: reviews are keyed by (app_id, review_id), so a retried batch "
-        "stores nothing twice. `stored` is the app's review count after the batch.",
+        "stores nothing twice. A review stored before whose content or score changed loses its "
+        "analysis. The whole batch is checked before any of it is stored. `stored` is the app's "
+        "review count after the batch.",
         responses=errors(404, 409, *BODY_ERRORS),
     )
     async def upload(
         self,
-        app_id: FromPath[str],
+        app_id: AppIdPath,
         data: JSONBody[ReviewBatch],
         store: StoreDep,
         results: ResultsDep,
@@ -62,7 +71,7 @@ class AppResultsController(Controller):
     )
     async def reviews(
         self,
-        app_id: FromPath[str],
+        app_id: AppIdPath,
         results: ResultsDep,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
@@ -85,7 +94,7 @@ class AppResultsController(Controller):
     )
     async def analysis(
         self,
-        app_id: FromPath[str],
+        app_id: AppIdPath,
         data: JSONBody[AnalysisBatch],
         store: StoreDep,
         results: ResultsDep,
@@ -104,12 +113,11 @@ class AppResultsController(Controller):
     @get(
         "/summary",
         summary="The app's summary, once its current job is done",
-        description="404 says where the app is when there is no summary to show yet.",
-        responses=errors(404),
+        description="The summary the NLP stage of the app's current job stored; 404 says where "
+        "the app is when there is none to show yet.",
+        responses=errors(404, 422),
     )
-    async def summary(
-        self, app_id: FromPath[str], store: StoreDep, results: ResultsDep
-    ) -> SummaryView:
+    async def summary(self, app_id: AppIdPath, store: StoreDep, results: ResultsDep) -> SummaryView:
         job = await store.current_for_app(app_id)
         if job is None:
             raise NotFoundException("No job for this app", extra={"app_id": app_id})
@@ -117,6 +125,6 @@ class AppResultsController(Controller):
         if (job["stage"], job["status"]) != (Stage.DONE, Status.COMPLETED):
             raise NotFoundException("No summary yet", extra=where)
         found = await results.summary(app_id)
-        if found is None:
+        if found is None or found["job_id"] != job["_id"]:  # an earlier run's is out of date
             raise NotFoundException("No summary yet: the NLP stage stored none", extra=where)
         return summary_view(found)

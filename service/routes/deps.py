@@ -5,10 +5,11 @@ from typing import Annotated
 
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import HeaderParameter
+from litestar.params import HeaderParameter, PathParameter
 
 from service.operator_actions import OperatorActions
 from service.results import ResultStore
+from service.schemas import APP_ID_PATTERN
 from service.settings import Settings
 from service.store import JobStore
 
@@ -20,11 +21,35 @@ SettingsDep = NamedDependency[Settings]
 WORKER_HEADER = "X-Worker-ID"
 TOKEN_HEADER = "X-Lease-Token"
 WorkerHeader = Annotated[
-    str | None, HeaderParameter(name=WORKER_HEADER, required=False, max_length=200)
+    str | None,
+    HeaderParameter(
+        name=WORKER_HEADER,
+        required=False,
+        min_length=1,
+        max_length=200,
+        description="The worker's id, when the body has no worker_id",
+    ),
 ]
 TokenHeader = Annotated[
-    str | None, HeaderParameter(name=TOKEN_HEADER, required=False, max_length=200)
+    str | None,
+    HeaderParameter(
+        name=TOKEN_HEADER,
+        required=False,
+        min_length=1,
+        max_length=200,
+        description="The lease token, when the body has no lease_token",
+    ),
 ]
+AppIdPath = Annotated[
+    str,
+    PathParameter(
+        min_length=1,
+        max_length=256,
+        pattern=APP_ID_PATTERN,
+        description="A store package name (com.spotify.music) or a numeric App Store id",
+    ),
+]
+JobIdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]
 
 
 def body_or_header(

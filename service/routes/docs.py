@@ -5,19 +5,26 @@ from litestar.openapi import ResponseSpec
 from service.schemas import ErrorBody
 
 _MEANINGS = {
-    400: "The request body is not valid JSON",
+    400: "The request could not be read: the body is not JSON (or is empty)",
     404: "No such job (or no job for this app)",
     409: "The job is not in a state that allows this, or its lease is not yours",
     413: "The request body is larger than the limit",
-    422: "A field is missing or has a bad value; details name it",
+    415: "Not sent with Content-Type: application/json (every POST and PUT, body or not)",
+    422: "A field or parameter is missing or has a bad value; details name it",
     503: "The store does not answer",
 }
 
 
-BODY_ERRORS = (400, 413, 422)  # what any route that takes a JSON body can answer
+BODY_ERRORS = (413, 415, 422)  # what any route that takes a JSON body can answer
+ACTION_ERRORS = (404, 409, 415, 422)  # a POST without a body on /queue/{job_id}/...
 
 
-def errors(*codes: int) -> dict[int, ResponseSpec]:
+def errors(*codes: int, bad_request: bool = True) -> dict[int, ResponseSpec]:
+    """The error answers of a route; 400 among them unless the route takes no input at all
+    (Litestar documents a 400 of its own shape otherwise, which is not what we answer)."""
     return {
-        code: ResponseSpec(data_container=ErrorBody, description=_MEANINGS[code]) for code in codes
+        code: ResponseSpec(
+            data_container=ErrorBody, description=_MEANINGS[code], generate_examples=False
+        )
+        for code in sorted({*codes, 400} if bad_request else set(codes))
     }

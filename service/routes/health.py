@@ -10,7 +10,7 @@ from service.schemas import Health
     "/health",
     tags=["health"],
     summary="200 when the store answers a ping, 503 when not",
-    responses=errors(503),
+    responses=errors(503, bad_request=False),
 )
 async def health(store: StoreDep, settings: SettingsDep) -> Response[Health]:
     ok = await store.ping()

@@ -3,12 +3,12 @@
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from service.domain import Stage
-from service.routes.deps import OperatorDep
-from service.routes.docs import BODY_ERRORS, errors
+from service.routes.deps import JobIdPath, OperatorDep
+from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, errors
 from service.schemas import (
     BulkRequeue,
     BulkRequeueResult,
@@ -17,6 +17,11 @@ from service.schemas import (
     Skipped,
     WorkStage,
     job_view,
+)
+
+NO_BODY = (
+    "Send it with Content-Type: application/json all the same (415 otherwise): a cross-site "
+    "form or other simple request cannot set that header, so no web page can send this."
 )
 
 
@@ -59,16 +64,18 @@ class OperatorController(Controller):
         "/{job_id:str}/requeue",
         status_code=HTTP_200_OK,
         summary="A job in error goes back to the queue at the stage it failed in, runs reset",
-        responses=errors(404, 409),
+        description=f"No body. {NO_BODY}",
+        responses=errors(*ACTION_ERRORS),
     )
-    async def requeue(self, job_id: FromPath[str], operator: OperatorDep) -> JobView:
+    async def requeue(self, job_id: JobIdPath, operator: OperatorDep) -> JobView:
         return job_view(await operator.requeue(job_id))
 
     @post(
         "/{job_id:str}/cancel",
         status_code=HTTP_200_OK,
         summary="Cancel a job that is not completed; its worker gets 409 on its next call",
-        responses=errors(404, 409),
+        description=f"No body. {NO_BODY}",
+        responses=errors(*ACTION_ERRORS),
     )
-    async def cancel(self, job_id: FromPath[str], operator: OperatorDep) -> JobView:
+    async def cancel(self, job_id: JobIdPath, operator: OperatorDep) -> JobView:
         return job_view(await operator.cancel(job_id))

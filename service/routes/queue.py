@@ -4,13 +4,16 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.clock import day_start, iso, utcnow
 from service.domain import JobNotFound, Stage, State, Status
 from service.routes.deps import (
     WORKER_HEADER,
+    AppIdPath,
+    JobIdPath,
     SettingsDep,
     StoreDep,
     TokenHeader,
@@ -48,7 +51,15 @@ class QueueController(Controller):
         "/add",
         summary="Ask for an app's reviews to be processed",
         description="201 with a new job; 200 when one is already queued or the app is done.",
-        responses=errors(*BODY_ERRORS),
+        responses={
+            **errors(*BODY_ERRORS),
+            200: ResponseSpec(
+                AddResult,
+                description="No new job: one is queued or processing (queued_already), or the "
+                "app's latest run completed (exists; force queues a new run)",
+                generate_examples=False,
+            ),
+        },
     )
     async def add(self, data: JSONBody[AddJob], store: StoreDep) -> Response[AddResult]:
         outcome, job = await store.add(
@@ -123,7 +134,7 @@ class QueueController(Controller):
     )
     async def update(
         self,
-        job_id: FromPath[str],
+        job_id: JobIdPath,
         data: JSONBody[Update],
         store: StoreDep,
         settings: SettingsDep,
@@ -154,7 +165,7 @@ class QueueController(Controller):
         responses=errors(404, 409, *BODY_ERRORS),
     )
     async def heartbeat(
-        self, job_id: FromPath[str], data: JSONBody[Heartbeat], store: StoreDep
+        self, job_id: JobIdPath, data: JSONBody[Heartbeat], store: StoreDep
     ) -> JobView:
         job = await store.heartbeat(
             job_id, data.lease_token, progress=data.progress, message=data.message
@@ -164,9 +175,9 @@ class QueueController(Controller):
     @get(
         "/status/{app_id:str}",
         summary="The app's current job: its queued or processing one, else its latest",
-        responses=errors(404),
+        responses=errors(404, 422),
     )
-    async def status(self, app_id: FromPath[str], store: StoreDep) -> JobView:
+    async def status(self, app_id: AppIdPath, store: StoreDep) -> JobView:
         job = await store.current_for_app(app_id)
         if job is None:
             raise JobNotFound()
@@ -185,16 +196,16 @@ class QueueController(Controller):
         found["active_jobs"] = [job_view(j) for j in found["active_jobs"]]
         return Overview(timestamp=iso(now), **found)
 
-    @get("/jobs/{job_id:str}", summary="One job", responses=errors(404))
-    async def job(self, job_id: FromPath[str], store: StoreDep) -> JobView:
+    @get("/jobs/{job_id:str}", summary="One job", responses=errors(404, 422))
+    async def job(self, job_id: JobIdPath, store: StoreDep) -> JobView:
         return job_view(await store.get(job_id))
 
     @get(
         "/jobs/{job_id:str}/history",
         summary="The job's state changes, oldest first",
-        responses=errors(404),
+        responses=errors(404, 422),
     )
-    async def history(self, job_id: FromPath[str], store: StoreDep) -> list[HistoryRow]:
+    async def history(self, job_id: JobIdPath, store: StoreDep) -> list[HistoryRow]:
         return [history_row(r) for r in await store.history_of(job_id)]
 
 

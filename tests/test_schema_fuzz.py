@@ -1,0 +1,109 @@
+"""schemathesis over the whole API, in process: every operation with generated valid and
+invalid input (about 2,800 requests), then chains of calls along the links the document
+declares (about 500 more), in some 20 s. No answer may be a 5xx, and every answer must be one
+the OpenAPI document describes (status, content type, headers, body schema, Allow); invalid
+input must be refused and valid input accepted.
+
+A few rules the document can only state in words, so generated "valid" input can break them
+and get a 422 naming the field: an opaque page cursor, a value that may come in the body or as a
+header, the nested limits of `params`, a review time that leaves the calendar once in UTC.
+Such a 422 is not held against the schema; any other refusal of valid input is.
+"""
+
+import asyncio
+import re
+from collections import Counter
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core import NOT_SET
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from service.app import create_app
+from service.settings import Settings
+
+APP = create_app(Settings(reap_interval=3600))  # no sweep runs while a scenario is reset
+# The chains follow the links the document declares (add -> claim -> upload ...), not links
+# schemathesis guesses from names: those start from random ids and end in 404s.
+CONFIG = SchemathesisConfig.from_dict({"phases": {"stateful": {"inference": {"algorithms": []}}}})
+SCHEMA = schemathesis.openapi.from_asgi("/schema/openapi.json", APP, config=CONFIG)
+JSON = {"Content-Type": "application/json"}
+DESCRIBED_IN_WORDS = re.compile(
+    r"^(cursor|worker_id|lease_token|params([.\[].*)?|reviews\[\d+\]\.at)$"
+)
+ANSWERS: Counter = Counter()  # (method, path, status) of the chained calls
+SETTINGS = {"deadline": None, "suppress_health_check": list(HealthCheck), "database": None}
+
+
+def headers_for(case) -> dict | None:
+    """Every POST and PUT says it is JSON, also the ones without a body (cancel, requeue)."""
+    if case.method in ("POST", "PUT") and case.body is NOT_SET:
+        return JSON
+    return None
+
+
+def refused_for_a_rule_in_words(response) -> bool:
+    if response.status_code != 422:
+        return False
+    details = response.json().get("details")
+    fields = [d.get("field", "") for d in details] if isinstance(details, list) else []
+    return bool(fields) and all(DESCRIBED_IN_WORDS.match(f) for f in fields)
+
+
+def call_and_check(case, **kwargs):
+    response = case.call(**kwargs)
+    excluded = [positive_data_acceptance] if refused_for_a_rule_in_words(response) else []
+    case.validate_response(response, excluded_checks=excluded)
+    return response
+
+
+@SCHEMA.parametrize()
+@settings(max_examples=100, **SETTINGS)
+def test_every_operation(case):
+    call_and_check(case, headers=headers_for(case))
+
+
+async def _empty_store() -> None:
+    for collection in (
+        APP.state.store.jobs,
+        APP.state.store.history,
+        APP.state.results.reviews,
+        APP.state.results.summaries,
+    ):
+        await collection.delete_many({})
+
+
+class Links(SCHEMA.as_state_machine()):
+    def setup(self):
+        """Each scenario starts on an empty store, so a replayed scenario meets what it met the
+        first time (an add answers 201 again, a claim finds the same job)."""
+        asyncio.run(_empty_store())  # the embedded store does no I/O: any loop can drive it
+
+    def call(self, case, **kwargs):
+        if extra := headers_for(case):
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), **extra}
+        response = case.call(**kwargs)
+        ANSWERS[(case.method, case.path, response.status_code)] += 1
+        return response
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs):
+        excluded = [positive_data_acceptance] if refused_for_a_rule_in_words(response) else []
+        case.validate_response(
+            response,
+            additional_checks=additional_checks,
+            excluded_checks=excluded,
+            transport_kwargs=kwargs or None,
+            recorder=self.recorder,
+        )
+
+
+def test_chains_of_calls_along_the_links():
+    Links.run(settings=settings(max_examples=60, stateful_step_count=8, **SETTINGS))
+    # The links carry ids and lease tokens from one answer to the next call.
+    for reached in (
+        ("GET", "/queue/jobs/{job_id}", 200),
+        ("POST", "/queue/{job_id}/update", 200),
+        ("POST", "/queue/{job_id}/cancel", 200),
+    ):
+        assert ANSWERS[reached], (reached, ANSWERS)
