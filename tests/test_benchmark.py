@@ -52,3 +52,16 @@ def test_the_script_runs_on_a_slice():
     assert re.search(r"sentiment macro-F1, other .*: \d\.\d{3}\s+stars alone: \d\.\d{3}", out)
     assert re.search(r"language accuracy, 20\+ chars .*: \d\.\d{3}\s+langdetect: \d\.\d{3}", out)
     assert re.search(r"speed: [\d,]+ reviews per CPU second", out)
+
+
+def test_the_embedded_store_benchmark_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.embedded_store", "--sizes", "50", "--claims", "2"],
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^\s+50\s+[\d.]+\s+[\d.]+$", done.stdout, re.M), done.stdout
