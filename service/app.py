@@ -8,15 +8,20 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from service.access import require_role, undeclared
 from service.allow import AllowEveryMethod
+from service.auth import authentication
 from service.db import connect, describe
 from service.errors import EXCEPTION_HANDLERS
 from service.json_body import JSONRequest, require_json
+from service.keys import KeyStore
 from service.openapi import openapi_config
 from service.operator_actions import OperatorActions
+from service.rate_limit import parse_rate, rate_limit
 from service.results import ResultStore
 from service.routes.apps import AppResultsController
 from service.routes.health import health
+from service.routes.keys import KeyController
 from service.routes.operator import OperatorController
 from service.routes.queue import QueueController
 from service.scheduler import start_scheduler
@@ -43,6 +48,14 @@ def create_app(settings: Settings) -> Litestar:
         await store.ensure_indexes()
         app.state.store = store
         app.state.results = ResultStore(connection.database, bulk_writes=not connection.embedded)
+        app.state.key_store = KeyStore(connection.database, admin_key=settings.admin_key)
+        if settings.auth_required:
+            log.info("Access: an API key is required on every route but GET /health")
+        else:
+            log.warning(
+                "REVIEW_QUEUE_AUTH is off: anyone who can reach this port may do anything "
+                "(set MONGODB_URI, or REVIEW_QUEUE_AUTH=required, to require API keys)"
+            )
         scheduler = start_scheduler(store, settings)
         try:
             yield
@@ -62,20 +75,41 @@ def create_app(settings: Settings) -> Litestar:
     def provide_settings() -> Settings:
         return settings
 
-    return Litestar(
-        route_handlers=[QueueController, OperatorController, AppResultsController, health],
+    def provide_keys(state: State) -> KeyStore:
+        return state.key_store
+
+    middleware = [AllowEveryMethod()]
+    if settings.auth_required:
+        middleware.insert(0, authentication())
+    rate = parse_rate(settings.rate_limit)
+    if rate is not None:
+        middleware.insert(0, rate_limit(rate))
+    app = Litestar(
+        route_handlers=[
+            QueueController,
+            OperatorController,
+            AppResultsController,
+            KeyController,
+            health,
+        ],
         dependencies={
             "store": Provide(provide_store, sync_to_thread=False),
             "results": Provide(provide_results, sync_to_thread=False),
             "operator": Provide(provide_operator, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "keys": Provide(provide_keys, sync_to_thread=False),
         },
         lifespan=[lifespan],
-        guards=[require_json],
-        middleware=[AllowEveryMethod()],
+        guards=[require_role, require_json],
+        middleware=middleware,
         request_class=JSONRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         logging_config=None,
+        state=State({"auth_required": settings.auth_required}),
     )
+    missing = undeclared(app.routes)
+    if missing:
+        raise RuntimeError(f"routes that declare no role: {missing}")
+    return app

@@ -59,6 +59,15 @@ HISTORY_INDEXES = [
     # A job's history in the order it happened; `version` is unique per job.
     IndexModel([("job_id", 1), ("version", 1)], name="history_by_job", unique=True),
 ]
+KEY_INDEXES = [
+    # Live keys by name: a name (a worker key's worker id) belongs to one live key at a time.
+    IndexModel(
+        [("active", 1), ("name", 1)],
+        name="live_key_names",
+        unique=True,
+        partialFilterExpression={"active": True},
+    ),
+]
 REVIEW_INDEXES = [
     # Idempotent uploads, and an app's reviews page by page (equality app_id, sort review_id).
     IndexModel([("app_id", 1), ("review_id", 1)], name="app_review", unique=True),
@@ -85,6 +94,7 @@ def declared(retention_days: int | None) -> dict[str, list[IndexModel]]:
             )
             indexes[collection].append(ttl)
     indexes["reviews"] = list(REVIEW_INDEXES)
+    indexes["api_keys"] = list(KEY_INDEXES)
     return indexes
 
 

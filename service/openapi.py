@@ -16,14 +16,16 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request, Response, Router
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import SecurityScheme
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
-from service import __version__, results_schemas, schemas
+from service import __version__, key_schemas, results_schemas, schemas
+from service.access import PUBLIC, is_public, route_role
 from service.errors import error_response
 
 SCHEMA_PATH = "/schema"
 REF_TEMPLATE = "#/components/schemas/{name}"
-BODY_MODULES = (schemas, results_schemas)
+BODY_MODULES = (schemas, results_schemas, key_schemas)
 _COMPLETED = "review_queue_openapi_completed"
 
 
@@ -32,6 +34,7 @@ def openapi_config() -> OpenAPIConfig:
         SCHEMA_PATH,
         route_handlers=[],
         include_in_schema=False,
+        opt=PUBLIC,  # the document is no secret: it is what clients are written against
         before_request=_complete_openapi,
         after_request=_not_found_in_our_shape,
     )
@@ -74,7 +77,35 @@ def complete_openapi(app: Litestar) -> None:
         operation = getattr(openapi.paths[path], method)
         for status in statuses:
             operation.responses[status].links = links
+    if app.state.get("auth_required"):
+        _declare_keys(app, openapi)
     setattr(openapi, _COMPLETED, True)
+
+
+def _declare_keys(app: Litestar, openapi: Any) -> None:
+    """Every route but the public ones takes a key, as a bearer token or as X-API-Key; its
+    description names the role the key needs."""
+    openapi.components.security_schemes = {
+        "bearer": SecurityScheme(type="http", scheme="bearer", description="An API key"),
+        "apiKey": SecurityScheme(
+            type="apiKey", name="X-API-Key", security_scheme_in="header", description="The same"
+        ),
+    }
+    for route in app.routes:
+        path = route.path.replace(":str", "")
+        if path not in openapi.paths:
+            continue
+        for handler in route.route_handlers:
+            role = route_role(handler)
+            if role is None or is_public(handler):
+                continue
+            for method in handler.http_methods - {"OPTIONS"}:
+                operation = getattr(openapi.paths[path], method.lower(), None)
+                if operation is not None:
+                    operation.security = [{"bearer": []}, {"apiKey": []}]
+                    operation.description = (
+                        f"{operation.description or ''}\n\nNeeds a key with the {role} role."
+                    ).strip()
 
 
 def _operation(path: str, method: str) -> str:

@@ -22,6 +22,11 @@ class Settings:
     db_timeout: float = 10.0
     # Days finished jobs and history rows are kept; None keeps them for ever.
     retention_days: int | None = 30
+    # "required", "off", or None: required with MONGODB_URI, off on the embedded store.
+    auth: str | None = None
+    admin_key: str | None = None
+    # Requests per key (per address without a known key), e.g. "1200/minute"; None: no limit.
+    rate_limit: str | None = "3000/minute"
     # Testing aid: make every store call yield to the event loop, so races can interleave.
     yield_store_calls: bool = False
 
@@ -32,3 +37,9 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return not self.mongodb_uri
+
+    @property
+    def auth_required(self) -> bool:
+        if self.auth is None:
+            return not self.embedded
+        return self.auth == "required"

@@ -11,7 +11,7 @@ also explained by the real server: no SORT stage and no COLLSCAN.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -55,7 +55,14 @@ BUDGETS: dict[str, Budget] = {
     # The lease check, the known review ids, the batch, the summary.
     "PUT /apps/{app_id}/analysis": lambda *_: 4,
     "GET /apps/{app_id}/summary": lambda *_: 2,  # the app's current job, its summary
+    "POST /auth/keys": lambda *_: 1,
+    "GET /auth/keys": lambda *_: 1,
+    "DELETE /auth/keys/{key_id}": lambda *_: 1,
+    # A key's first request looks it up (an admin key from the settings never is); later ones
+    # find it in the cache: no round trip.
+    "GET /auth/me": lambda *_: 1,
 }
+ADMIN_KEY = "plan-admin-" + "k" * 32
 LIFECYCLE_BUDGET = 11  # add, claim, finish the scraper stage, claim, complete
 NOT_ROUTES = ("/schema",)
 
@@ -99,8 +106,10 @@ class Driver:
     ) -> Any:
         method = route.split()[0]
         before = len(self.database.commands)
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}", **kwargs.get("headers", {})}
         if method in ("POST", "PUT") and "json" not in kwargs:  # body-less, still JSON
-            kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
+            headers["Content-Type"] = "application/json"
+        kwargs["headers"] = headers
         response = await self.http.request(method, url, **kwargs)
         assert response.status_code == expect, (route, url, response.text)
         body = response.json()
@@ -113,6 +122,10 @@ class Driver:
 async def drive_every_route(driver: Driver, app: Any) -> None:
     call = driver.call
     await call("GET /health", "/health")
+    worker = await call("POST /auth/keys", "/auth/keys", 201, json={"name": "w1", "role": "worker"})
+    as_worker = {"Authorization": f"Bearer {worker['key']}"}
+    await call("GET /auth/me", "/auth/me", headers=as_worker)  # looked up once, then cached
+    await call("GET /auth/keys", "/auth/keys")
     added = await call("POST /queue/add", "/queue/add", 201, json={"app_id": "com.plan.a"})
     await call("POST /queue/add", "/queue/add", json={"app_id": "com.plan.a"})
     job = added["job_id"]
@@ -120,7 +133,7 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("GET /queue/poll", "/queue/poll?stage=any&status=any&limit=5")
     await call("GET /queue/poll", "/queue/poll?stage=nlp&status=any")
     [claimed] = await call(
-        "POST /queue/poll", "/queue/poll", json={"stage": "scraper", "worker_id": "w1"}
+        "POST /queue/poll", "/queue/poll", json={"stage": "scraper"}, headers=as_worker
     )
     token = claimed["lease_token"]
     await call(
@@ -250,6 +263,8 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("GET /queue/jobs/{job_id}/history", "/queue/jobs/nope/history", 404, False)
     await call("GET /queue/overview", "/queue/overview")
 
+    await call("DELETE /auth/keys/{key_id}", f"/auth/keys/{worker['key_id']}")
+
     # The reaper, an hour from now: every processing job's lease has run out.
     store = app.state.store
     before = len(driver.database.commands)
@@ -323,7 +338,7 @@ async def recorded(settings: Settings, monkeypatch: pytest.MonkeyPatch):
         return connection
 
     monkeypatch.setattr(service.app, "connect", recording_connect)
-    app = create_app(settings)
+    app = create_app(replace(settings, auth="required", admin_key=ADMIN_KEY))
     run = Run()
     async with AsyncTestClient(app=app) as http:
         driver = Driver(http, holder["db"], run)

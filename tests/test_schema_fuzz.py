@@ -23,12 +23,18 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from service.app import create_app
 from service.settings import Settings
 
-APP = create_app(Settings(reap_interval=3600))  # no sweep runs while a scenario is reset
+ADMIN_KEY = "fuzz-admin-" + "k" * 32
+# No sweep runs while a scenario is reset; keys as in production, no rate limit (thousands of
+# requests in seconds, which tests/test_access.py limits on purpose).
+APP = create_app(
+    Settings(reap_interval=3600, auth="required", admin_key=ADMIN_KEY, rate_limit=None)
+)
 # The chains follow the links the document declares (add -> claim -> upload ...), not links
 # schemathesis guesses from names: those start from random ids and end in 404s.
 CONFIG = SchemathesisConfig.from_dict({"phases": {"stateful": {"inference": {"algorithms": []}}}})
 SCHEMA = schemathesis.openapi.from_asgi("/schema/openapi.json", APP, config=CONFIG)
 JSON = {"Content-Type": "application/json"}
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 DESCRIBED_IN_WORDS = re.compile(
     r"^(cursor|worker_id|lease_token|params([.\[].*)?|reviews\[\d+\]\.at)$"
 )
@@ -36,11 +42,12 @@ ANSWERS: Counter = Counter()  # (method, path, status) of the chained calls
 SETTINGS = {"deadline": None, "suppress_health_check": list(HealthCheck), "database": None}
 
 
-def headers_for(case) -> dict | None:
-    """Every POST and PUT says it is JSON, also the ones without a body (cancel, requeue)."""
+def headers_for(case) -> dict:
+    """The admin key; and every POST and PUT says it is JSON, also the ones without a body
+    (cancel, requeue)."""
     if case.method in ("POST", "PUT") and case.body is NOT_SET:
-        return JSON
-    return None
+        return {**AUTH, **JSON}
+    return AUTH
 
 
 def refused_for_a_rule_in_words(response) -> bool:
@@ -70,6 +77,7 @@ async def _empty_store() -> None:
         APP.state.store.history,
         APP.state.results.reviews,
         APP.state.results.summaries,
+        APP.state.key_store.keys,
     ):
         await collection.delete_many({})
 

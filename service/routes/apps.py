@@ -8,8 +8,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from service.access import needs
 from service.cursor import decode_cursor, encode_cursor
 from service.domain import Stage, Status
+from service.keys import Role
 from service.results_schemas import (
     AnalysisBatch,
     AnalysisStored,
@@ -39,6 +41,7 @@ class AppResultsController(Controller):
 
     @post(
         "/reviews",
+        opt=needs(Role.WORKER),
         status_code=HTTP_200_OK,
         request_max_body_size=RESULT_BODY_LIMIT,
         summary="Upload a batch of scraped reviews (the scraper, under its lease)",
@@ -64,6 +67,7 @@ class AppResultsController(Controller):
 
     @get(
         "/reviews",
+        opt=needs(Role.READER),
         summary="The app's reviews by review_id, a page at a time",
         description="Pass `next_cursor` back as `cursor` for the next page; it is null on the "
         "last one. An app without reviews has an empty list.",
@@ -86,6 +90,7 @@ class AppResultsController(Controller):
 
     @put(
         "/analysis",
+        opt=needs(Role.WORKER),
         request_max_body_size=RESULT_BODY_LIMIT,
         summary="Store analysis results and the app's summary (the NLP worker, under its lease)",
         description="Each review's analysis replaces its earlier one; review ids the service "
@@ -112,6 +117,7 @@ class AppResultsController(Controller):
 
     @get(
         "/summary",
+        opt=needs(Role.READER),
         summary="The app's summary, once its current job is done",
         description="The summary the NLP stage of the app's current job stored; 404 says where "
         "the app is when there is none to show yet.",

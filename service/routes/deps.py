@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import HeaderParameter, PathParameter
 
+from service.keys import KeyStore
 from service.operator_actions import OperatorActions
 from service.results import ResultStore
 from service.schemas import APP_ID_PATTERN
@@ -17,6 +18,7 @@ StoreDep = NamedDependency[JobStore]
 ResultsDep = NamedDependency[ResultStore]
 OperatorDep = NamedDependency[OperatorActions]
 SettingsDep = NamedDependency[Settings]
+KeysDep = NamedDependency[KeyStore]
 
 WORKER_HEADER = "X-Worker-ID"
 TOKEN_HEADER = "X-Lease-Token"

@@ -6,11 +6,14 @@ from service.schemas import ErrorBody
 
 _MEANINGS = {
     400: "The request could not be read: the body is not JSON (or is empty)",
+    401: "No API key, or not a live one (WWW-Authenticate: Bearer)",
+    403: "The key's role does not allow this (details name the role needed)",
     404: "No such job (or no job for this app)",
     409: "The job is not in a state that allows this, or its lease is not yours",
     413: "The request body is larger than the limit",
     415: "Not sent with Content-Type: application/json (every POST and PUT, body or not)",
     422: "A field or parameter is missing or has a bad value; details name it",
+    429: "Too many requests from this key (or address): wait Retry-After seconds",
     503: "The store does not answer",
 }
 
@@ -19,12 +22,18 @@ BODY_ERRORS = (413, 415, 422)  # what any route that takes a JSON body can answe
 ACTION_ERRORS = (404, 409, 415, 422)  # a POST without a body on /queue/{job_id}/...
 
 
-def errors(*codes: int, bad_request: bool = True) -> dict[int, ResponseSpec]:
+def errors(*codes: int, bad_request: bool = True, public: bool = False) -> dict[int, ResponseSpec]:
     """The error answers of a route; 400 among them unless the route takes no input at all
-    (Litestar documents a 400 of its own shape otherwise, which is not what we answer)."""
+    (Litestar documents a 400 of its own shape otherwise, which is not what we answer), 401
+    and 403 unless it is public, and 429 (rate limits) always."""
+    found = {*codes, 429}
+    if bad_request:
+        found.add(400)
+    if not public:
+        found |= {401, 403}
     return {
         code: ResponseSpec(
             data_container=ErrorBody, description=_MEANINGS[code], generate_examples=False
         )
-        for code in sorted({*codes, 400} if bad_request else set(codes))
+        for code in sorted(found)
     }

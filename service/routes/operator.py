@@ -6,7 +6,9 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from service.access import needs
 from service.domain import Stage
+from service.keys import Role
 from service.routes.deps import JobIdPath, OperatorDep
 from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, errors
 from service.schemas import (
@@ -31,6 +33,7 @@ class OperatorController(Controller):
 
     @get(
         "/dead-letter",
+        opt=needs(Role.READER),
         summary="Jobs left in error (no runs left, or not retryable), newest first",
         responses=errors(422),
     )
@@ -48,6 +51,7 @@ class OperatorController(Controller):
 
     @post(
         "/dead-letter/requeue",
+        opt=needs(Role.OPERATOR),
         status_code=HTTP_200_OK,
         summary="Requeue dead letters in bulk, by stage and/or job ids",
         responses=errors(*BODY_ERRORS),
@@ -62,6 +66,7 @@ class OperatorController(Controller):
 
     @post(
         "/{job_id:str}/requeue",
+        opt=needs(Role.OPERATOR),
         status_code=HTTP_200_OK,
         summary="A job in error goes back to the queue at the stage it failed in, runs reset",
         description=f"No body. {NO_BODY}",
@@ -72,6 +77,7 @@ class OperatorController(Controller):
 
     @post(
         "/{job_id:str}/cancel",
+        opt=needs(Role.OPERATOR),
         status_code=HTTP_200_OK,
         summary="Cancel a job that is not completed; its worker gets 409 on its next call",
         description=f"No body. {NO_BODY}",

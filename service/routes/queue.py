@@ -3,13 +3,15 @@
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from service.access import needs, worker_identity
 from service.clock import day_start, iso, utcnow
 from service.domain import JobNotFound, Stage, State, Status
+from service.keys import Role
 from service.routes.deps import (
     WORKER_HEADER,
     AppIdPath,
@@ -49,6 +51,7 @@ class QueueController(Controller):
 
     @post(
         "/add",
+        opt=needs(Role.CLIENT),
         summary="Ask for an app's reviews to be processed",
         description="201 with a new job; 200 when one is already queued or the app is done.",
         responses={
@@ -85,6 +88,7 @@ class QueueController(Controller):
 
     @get(
         "/poll",
+        opt=needs(Role.READER),
         summary="List jobs by stage and status (read-only)",
         description="Highest priority first, then oldest first. Claims nothing.",
         responses=errors(422),
@@ -101,20 +105,24 @@ class QueueController(Controller):
 
     @post(
         "/poll",
+        opt=needs(Role.WORKER),
         status_code=HTTP_200_OK,
         summary="Claim up to `limit` queued jobs of a stage, each under a lease",
         description="Each job is claimed with one atomic find_one_and_update; an empty list "
-        "when nothing is claimable. The worker id comes from the body or X-Worker-ID.",
+        "when nothing is claimable. The worker id comes from the body or X-Worker-ID; with a "
+        "worker key it is the key's name (or `<name>/<instance>`), and may be left out.",
         responses=errors(*BODY_ERRORS),
     )
     async def claim(
         self,
+        request: Request,
         data: JSONBody[Claim],
         store: StoreDep,
         settings: SettingsDep,
         worker_header: WorkerHeader,
     ) -> list[ClaimedJob]:
-        worker_id = body_or_header("worker_id", data.worker_id, WORKER_HEADER, worker_header)
+        asked = worker_identity(request, data.worker_id or worker_header)
+        worker_id = body_or_header("worker_id", asked, WORKER_HEADER, None)
         lease = data.lease_seconds or settings.lease_seconds
         claimed = []
         for _ in range(data.limit):
@@ -126,6 +134,7 @@ class QueueController(Controller):
 
     @post(
         "/{job_id:str}/update",
+        opt=needs(Role.WORKER),
         status_code=HTTP_200_OK,
         summary="Move a job along its lifecycle",
         description="`processing` on a queued job claims it and returns a lease_token. On a "
@@ -134,6 +143,7 @@ class QueueController(Controller):
     )
     async def update(
         self,
+        request: Request,
         job_id: JobIdPath,
         data: JSONBody[Update],
         store: StoreDep,
@@ -144,8 +154,9 @@ class QueueController(Controller):
         target = State(data.stage, data.status)
         token = data.lease_token or token_header
         if target.status == Status.PROCESSING:
+            worker_id = worker_identity(request, worker_header)
             job = await store.claim(
-                job_id, target.stage, worker_header, settings.lease_seconds, token=token
+                job_id, target.stage, worker_id, settings.lease_seconds, token=token
             )
             return claimed_job(job)
         job = await store.transition(
@@ -160,6 +171,7 @@ class QueueController(Controller):
 
     @post(
         "/{job_id:str}/heartbeat",
+        opt=needs(Role.WORKER),
         status_code=HTTP_200_OK,
         summary="Extend a lease by its original length, optionally reporting progress",
         responses=errors(404, 409, *BODY_ERRORS),
@@ -174,6 +186,7 @@ class QueueController(Controller):
 
     @get(
         "/status/{app_id:str}",
+        opt=needs(Role.READER),
         summary="The app's current job: its queued or processing one, else its latest",
         responses=errors(404, 422),
     )
@@ -183,7 +196,12 @@ class QueueController(Controller):
             raise JobNotFound()
         return job_view(job)
 
-    @get("/overview", summary="Active jobs and today's totals", responses=errors(422))
+    @get(
+        "/overview",
+        opt=needs(Role.READER),
+        summary="Active jobs and today's totals",
+        responses=errors(422),
+    )
     async def overview(
         self,
         store: StoreDep,
@@ -196,12 +214,15 @@ class QueueController(Controller):
         found["active_jobs"] = [job_view(j) for j in found["active_jobs"]]
         return Overview(timestamp=iso(now), **found)
 
-    @get("/jobs/{job_id:str}", summary="One job", responses=errors(404, 422))
+    @get(
+        "/jobs/{job_id:str}", opt=needs(Role.READER), summary="One job", responses=errors(404, 422)
+    )
     async def job(self, job_id: JobIdPath, store: StoreDep) -> JobView:
         return job_view(await store.get(job_id))
 
     @get(
         "/jobs/{job_id:str}/history",
+        opt=needs(Role.READER),
         summary="The job's state changes, oldest first",
         responses=errors(404, 422),
     )
