@@ -41,21 +41,26 @@ class QueueClient:
         self,
         api_url: str,
         *,
-        worker_id: str,
+        worker_id: str | None = None,
+        api_key: str | None = None,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_for: float = 60.0,
         retry_policy: BackoffPolicy | None = None,
     ) -> None:
+        """With an API key and no worker id, the service takes the key's name as the worker id
+        (`identify()` learns it); without a key, the worker id is sent with every call."""
         self.api_url = api_url
         self.worker_id = worker_id
         self.retry_for = retry_for
         self.retry_policy = retry_policy or BackoffPolicy()
+        headers = {}
+        if worker_id:
+            headers["X-Worker-ID"] = worker_id
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self._http = httpx.AsyncClient(
-            base_url=api_url,
-            timeout=timeout,
-            transport=transport,
-            headers={"X-Worker-ID": worker_id},
+            base_url=api_url, timeout=timeout, transport=transport, headers=headers
         )
 
     async def aclose(self) -> None:
@@ -67,12 +72,21 @@ class QueueClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    async def identify(self) -> str:
+        """Who this client is to the service (its key's name; or its worker id without keys)."""
+        me = await self._call("GET", "/auth/me")
+        if not self.worker_id and me.get("auth") == "required":
+            self.worker_id = me["name"]
+        return self.worker_id or me["name"]
+
     # The queue
 
     async def claim(
         self, stage: str, *, limit: int = 1, lease_seconds: int | None = None
     ) -> list[dict]:
-        body: dict[str, Any] = {"stage": stage, "worker_id": self.worker_id, "limit": limit}
+        body: dict[str, Any] = {"stage": stage, "limit": limit}
+        if self.worker_id:
+            body["worker_id"] = self.worker_id
         if lease_seconds is not None:
             body["lease_seconds"] = lease_seconds
         return await self._call("POST", "/queue/poll", body=body, retry_for=0)

@@ -2,8 +2,8 @@
 
     @click.command()
     @worker_options
-    def main(api_url, worker_id, concurrency, lease_seconds, grace_seconds, log_level):
-        client = QueueClient(api_url, worker_id=worker_id)
+    def main(api_url, api_key, worker_id, concurrency, lease_seconds, grace_seconds, log_level):
+        client = QueueClient(api_url, worker_id=worker_id, api_key=api_key)
         run_worker(Worker(client, "scraper", process, concurrency=concurrency, ...))
 
 or, with the same flags, ``run_worker(worker_from_options("scraper", process, **options))``.
@@ -48,12 +48,21 @@ WORKER_OPTIONS = [
         help="Base URL of the review-queue service.",
     ),
     click.option(
+        "--api-key",
+        envvar="REVIEW_QUEUE_API_KEY",
+        show_envvar=True,
+        default=None,
+        help="A worker key (sent as Authorization: Bearer); needed when the service requires "
+        "keys. Its name is the worker's id.",
+    ),
+    click.option(
         "--worker-id",
         envvar="REVIEW_QUEUE_WORKER_ID",
         show_envvar=True,
-        default=default_worker_id,
-        show_default="<hostname>-<pid>",
-        help="Who holds the leases of this process's jobs.",
+        default=None,
+        show_default="the API key's name; <hostname>-<pid> without a key",
+        help="Who holds the leases of this process's jobs. With a worker key: its name, or "
+        "<name>/<instance> to tell processes sharing a key apart.",
     ),
     click.option(
         "--concurrency",
@@ -106,14 +115,17 @@ def worker_from_options(
     processor: Processor,
     *,
     api_url: str,
-    worker_id: str,
+    worker_id: str | None = None,
+    api_key: str | None = None,
     concurrency: int = 1,
     lease_seconds: int | None = None,
     grace_seconds: float = 30.0,
     **_others: Any,
 ) -> Worker:
     """A Worker (and its QueueClient) built from the values of worker_options."""
-    client = QueueClient(api_url, worker_id=worker_id)
+    if not api_key and not worker_id:
+        worker_id = default_worker_id()
+    client = QueueClient(api_url, worker_id=worker_id, api_key=api_key)
     return Worker(
         client,
         stage,

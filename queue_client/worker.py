@@ -97,6 +97,8 @@ class Worker:
 
     async def run(self) -> None:
         """Claim and process jobs until stop(); returns after the graceful shutdown."""
+        if not self.client.worker_id:
+            await self.client.identify()
         log.info(
             "Worker %s: %s jobs from %s, concurrency %d",
             self.client.worker_id,

@@ -3,12 +3,16 @@
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from service.cli_keys import keys
 from service.domain import MAX_RETRIES_LIMIT
+from service.keys import MIN_ADMIN_KEY_LENGTH
+from service.rate_limit import parse_rate
 from service.settings import DEFAULT_DB, Settings
 
 SETTING_OPTIONS = [
@@ -101,6 +105,40 @@ SETTING_OPTIONS = [
         help="Time zone whose day 'today' means in the overview.",
     ),
     click.option(
+        "--auth",
+        envvar="REVIEW_QUEUE_AUTH",
+        show_envvar=True,
+        type=click.Choice(["required", "off"]),
+        default=None,
+        help="Whether every route but GET /health needs an API key  "
+        "[default: required with MONGODB_URI, off on the embedded store]",
+    ),
+    click.option(
+        "--admin-key",
+        envvar="REVIEW_QUEUE_ADMIN_KEY",
+        show_envvar=True,
+        default=None,
+        help=f"An admin key (at least {MIN_ADMIN_KEY_LENGTH} characters), to create the "
+        "other keys with.",
+    ),
+    click.option(
+        "--admin-key-file",
+        envvar="REVIEW_QUEUE_ADMIN_KEY_FILE",
+        show_envvar=True,
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="A file holding the admin key (a Docker secret, say).",
+    ),
+    click.option(
+        "--rate-limit",
+        envvar="REVIEW_QUEUE_RATE_LIMIT",
+        show_envvar=True,
+        default="3000/minute",
+        show_default=True,
+        help="Requests per API key (per client address without one): N/second, N/minute, "
+        "N/hour or N/day; 'off' for none. Counted by each service process.",
+    ),
+    click.option(
         "--yield-store-calls",
         envvar="REVIEW_QUEUE_YIELD_STORE_CALLS",
         show_envvar=True,
@@ -128,7 +166,30 @@ def settings_from(options: dict[str, Any]) -> Settings:
     values = {name: options[name] for name in Settings.__dataclass_fields__ if name in options}
     if values.get("retention_days") == 0:
         values["retention_days"] = None
+    values["admin_key"] = _admin_key(options.get("admin_key"), options.get("admin_key_file"))
+    try:
+        parse_rate(options.get("rate_limit"))
+    except ValueError as exc:
+        raise click.BadParameter(
+            str(exc), param_hint="--rate-limit / REVIEW_QUEUE_RATE_LIMIT"
+        ) from None
     return Settings(**values)
+
+
+def _admin_key(given: str | None, path: str | None) -> str | None:
+    hint = "--admin-key / REVIEW_QUEUE_ADMIN_KEY(_FILE)"
+    if given and path:
+        raise click.BadParameter(
+            "give the admin key or a file holding it, not both", param_hint=hint
+        )
+    key = Path(path).read_text().strip() if path else given
+    if key is not None and len(key) < MIN_ADMIN_KEY_LENGTH:
+        raise click.BadParameter(
+            f"an admin key needs at least {MIN_ADMIN_KEY_LENGTH} characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)",
+            param_hint=hint,
+        )
+    return key or None
 
 
 @click.group()
@@ -139,6 +200,9 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+main.add_command(keys)
 
 
 @main.command()

@@ -10,6 +10,7 @@ app completed and the unknown one became a dead letter, 1 otherwise (or on a tim
 
 import asyncio
 import logging
+import secrets
 import signal
 import socket
 import sys
@@ -117,10 +118,12 @@ async def _demo(options: DemoOptions, view: DemoView) -> int:
             wired.append(signum)
     try:
         async with AsyncExitStack() as stack:
-            url = await stack.enter_async_context(_serving(options.port))
+            admin_key = secrets.token_urlsafe(32)
+            url = await stack.enter_async_context(_serving(options.port, admin_key))
             view.started(url)
-            workers = await stack.enter_async_context(_running_workers(url, options))
-            client = QueueClient(url, worker_id="demo-app-team", retry_for=CLIENT_RETRY_FOR)
+            keys = await _create_keys(url, admin_key)
+            workers = await stack.enter_async_context(_running_workers(url, options, keys))
+            client = QueueClient(url, api_key=keys["demo-app-team"], retry_for=CLIENT_RETRY_FOR)
             stack.push_async_callback(client.aclose)
             for app_id in options.all_apps:
                 await client.add(app_id)
@@ -156,9 +159,9 @@ class _Server(uvicorn.Server):
 
 
 @asynccontextmanager
-async def _serving(port: int) -> AsyncIterator[str]:
-    """The service on the embedded store on HOST:port (0: a free port); yields its URL once
-    GET /health answers 200, stops it on exit."""
+async def _serving(port: int, admin_key: str) -> AsyncIterator[str]:
+    """The service on the embedded store on HOST:port (0: a free port), API keys required as
+    in production; yields its URL once GET /health answers 200, stops it on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -168,7 +171,8 @@ async def _serving(port: int) -> AsyncIterator[str]:
         raise DemoError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from exc
     url = f"http://{HOST}:{sock.getsockname()[1]}"
     config = uvicorn.Config(
-        create_app(Settings()),  # the embedded store whatever MONGODB_URI says
+        # The embedded store whatever MONGODB_URI says.
+        create_app(Settings(auth="required", admin_key=admin_key)),
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=5,
@@ -200,11 +204,31 @@ async def _wait_healthy(url: str, server: asyncio.Task) -> None:
     raise DemoError(f"the service did not answer {url}/health within {START_TIMEOUT:.0f}s")
 
 
+# Keys: the demo sets access up as a team would, with its admin key
+
+DEMO_KEYS = {"demo-app-team": "client", "demo-scraper-1": "worker", "demo-nlp-1": "worker"}
+
+
+async def _create_keys(url: str, admin_key: str) -> dict[str, str]:
+    """A key per part of the demo (a worker key's name is its worker id): {name: key}."""
+    created = {}
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as http:
+        for name, role in DEMO_KEYS.items():
+            answer = await http.post("/auth/keys", json={"name": name, "role": role})
+            if answer.status_code != 201:
+                raise DemoError(f"could not create the demo's {name} key: {answer.text}")
+            created[name] = answer.json()["key"]
+    return created
+
+
 # The workers
 
 
 @asynccontextmanager
-async def _running_workers(url: str, options: DemoOptions) -> AsyncIterator[dict]:
+async def _running_workers(
+    url: str, options: DemoOptions, keys: dict[str, str]
+) -> AsyncIterator[dict]:
     """A scraper worker on the fixtures source and an NLP worker, as tasks of this loop;
     yields {name: task}. On exit each is stopped (graceful, then handed back) and awaited."""
     from nlp_worker.analysis import get_analyzer
@@ -219,13 +243,13 @@ async def _running_workers(url: str, options: DemoOptions) -> AsyncIterator[dict
     common = {"grace_seconds": WORKER_GRACE, "idle_poll_max": 0.5}
     workers = {
         "scraper worker": Worker(
-            QueueClient(url, worker_id="demo-scraper-1"),
+            QueueClient(url, api_key=keys["demo-scraper-1"]),
             SCRAPER_STAGE,
             make_processor(FixtureSource(delay=options.fixture_delay)),
             **common,
         ),
         "NLP worker": Worker(
-            QueueClient(url, worker_id="demo-nlp-1"), NLP_STAGE, process_nlp_job, **common
+            QueueClient(url, api_key=keys["demo-nlp-1"]), NLP_STAGE, process_nlp_job, **common
         ),
     }
     tasks = {name: asyncio.create_task(w.run(), name=name) for name, w in workers.items()}

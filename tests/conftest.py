@@ -23,7 +23,9 @@ def backend_settings(backend: str, **overrides) -> Iterator[Settings]:
     from pymongo import MongoClient
 
     name = f"review_queue_test_{uuid.uuid4().hex[:12]}"
-    yield Settings(mongodb_uri=REAL_MONGODB_URI, mongodb_db=name, **overrides)
+    # Keys are off here as on the embedded store, so the same tests run on both;
+    # tests/test_access.py turns them on.
+    yield Settings(mongodb_uri=REAL_MONGODB_URI, mongodb_db=name, **{"auth": "off", **overrides})
     with MongoClient(REAL_MONGODB_URI) as client:
         client.drop_database(name)
 

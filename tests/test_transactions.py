@@ -361,7 +361,7 @@ async def test_the_service_on_a_replica_set_writes_each_change_in_a_transaction(
         return Connection(client, database, embedded=False, transactions=True)
 
     monkeypatch.setattr(service.app, "connect", fake_connect)
-    app = service.app.create_app(Settings(mongodb_uri="mongodb://db.invalid:27017"))
+    app = service.app.create_app(Settings(mongodb_uri="mongodb://db.invalid:27017", auth="off"))
     async with AsyncTestClient(app=app) as http:
         added = await http.post("/queue/add", json={"app_id": "com.spotify.music"})
         assert added.status_code == 201, added.text
