@@ -8,6 +8,7 @@ change that already happened). The indexes that serve every query are in
 `service/indexes.py`.
 """
 
+import logging
 import random
 import secrets
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ from service.domain import (
 from service.indexes import ensure_indexes
 
 Job = dict[str, Any]
+log = logging.getLogger(__name__)
 DEFAULT_RETRY = RetryPolicy()
 
 CLAIM_ORDER = [("priority", -1), ("requested_at", 1), ("_id", 1)]
@@ -87,6 +89,10 @@ class JobStore:
         self._clock = clock
         self._retention_days = retention_days
         self._timeout = timeout_seconds
+        # Called after each state change is written, with (job, its history row), and after
+        # each heartbeat with (job): plain callables that must return at once.
+        self.on_change: list[Callable[[Job, dict], None]] = []
+        self.on_progress: list[Callable[[Job], None]] = []
 
     def now(self) -> datetime:
         return self._clock()
@@ -399,6 +405,7 @@ class JobStore:
             return_document=pymongo.ReturnDocument.AFTER,
         )
         if updated is not None:
+            self._announce(self.on_progress, updated)
             return updated
         job = await self.get(job_id)
         if job["status"] != Status.PROCESSING:
@@ -451,7 +458,9 @@ class JobStore:
             await self.history.insert_one(row, session=session)
             return job
 
-        return await self._atomically(write)
+        inserted = await self._atomically(write)
+        self._announce(self.on_change, inserted, row)
+        return inserted
 
     async def change_state(
         self,
@@ -465,7 +474,10 @@ class JobStore:
     ) -> Job | None:
         """The compare-and-set of one state change and, when it matched, its history row."""
 
+        rows: list[dict] = []
+
         async def write(session: Any) -> Job | None:
+            rows.clear()  # a retried transaction starts again
             job = await self.jobs.find_one_and_update(
                 query,
                 update,
@@ -475,11 +487,24 @@ class JobStore:
             )
             if job is not None:
                 who = worker_id if worker_id is not None else job.get("worker_id")
-                row = self._history_row(job, who, token, error_message)
-                await self.history.insert_one(row, session=session)
+                rows.append(self._history_row(job, who, token, error_message))
+                await self.history.insert_one(rows[0], session=session)
             return job
 
-        return await self._atomically(write)
+        changed = await self._atomically(write)
+        if changed is not None:
+            self._announce(self.on_change, changed, rows[0])
+        return changed
+
+    @staticmethod
+    def _announce(listeners: list[Callable[..., None]], *what: Any) -> None:
+        """Tell the listeners (events, metrics) after the change is written. A listener must not
+        block or fail the change: one that raises is logged and skipped."""
+        for listener in listeners:
+            try:
+                listener(*what)
+            except Exception:
+                log.exception("A state-change listener failed")
 
     async def _atomically(self, write: Callable[[Any], Awaitable[Any]]) -> Any:
         if not self._transactions:

@@ -119,3 +119,18 @@ async def test_an_expired_lease_on_the_last_run_is_a_dead_letter(connection, clo
     rows = await store.history_of(job["_id"])
     assert [r["event"] for r in rows][-1] == "lease_expired"
     assert [(r["stage"], r["status"]) for r in rows][-1] == ("scraper", "error")
+
+
+async def test_listeners_hear_each_change_once_after_it_is_written(store, clock):
+    heard, progress = [], []
+    store.on_change.append(lambda job, row: heard.append((job["version"], row["event"])))
+    store.on_change.append(lambda job, row: 1 / 0)  # a failing listener changes nothing
+    store.on_progress.append(lambda job: progress.append(job["progress"]))
+    _, job = await store.add("com.listen", priority=5, params={}, force=False)
+    claimed = await store.claim_next(Stage.SCRAPER, "w", 60)
+    await store.heartbeat(job["_id"], claimed["lease_token"], progress=40, message=None)
+    await store.transition(job["_id"], NLP_QUEUED, token=claimed["lease_token"])
+    assert await store.claim_next(Stage.SCRAPER, "w", 60) is None  # nothing changed: silent
+    assert heard == [(1, "created"), (2, "claimed"), (3, "stage_finished")]
+    assert progress == [40]
+    assert [r["version"] for r in await store.history_of(job["_id"])] == [1, 2, 3]

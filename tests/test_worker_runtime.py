@@ -28,6 +28,7 @@ from queue_client import (
     ServiceError,
     ServiceUnavailableError,
     Worker,
+    worker_from_options,
     worker_options,
 )
 from queue_client.backoff import BackoffPolicy
@@ -881,7 +882,11 @@ def test_worker_options_defaults_and_environment() -> None:
     result = CliRunner().invoke(command, [], env={"REVIEW_QUEUE_API_URL": "http://queue:9"})
     assert result.exit_code == 0, result.output
     assert got["api_url"] == "http://queue:9"
-    assert got["worker_id"].endswith(f"-{os.getpid()}")
+    assert got["worker_id"] is None and got["api_key"] is None
+    built = worker_from_options("scraper", lambda ctx: None, **got)
+    assert built.client.worker_id.endswith(f"-{os.getpid()}")  # no key: <hostname>-<pid>
+    keyed = worker_from_options("scraper", lambda ctx: None, **{**got, "api_key": "k"})
+    assert keyed.client.worker_id is None  # with a key: the key's name, learned on start
     assert (got["concurrency"], got["lease_seconds"], got["grace_seconds"]) == (1, None, 30.0)
     assert got["log_level"] == "INFO"
 
