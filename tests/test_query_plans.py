@@ -33,6 +33,11 @@ ONE_JOB = 2  # a state change: its compare-and-set and its history row
 BUDGETS: dict[str, Budget] = {
     "GET /health": lambda *_: 1,
     "POST /queue/add": lambda *_: 3,  # the app's current job; the insert and its history row
+    # Each item is an add: 3 for a new job, 1 (the read) for one that finds a job active or
+    # done, none for an item refused before it reaches the store.
+    "POST /queue/add/batch": lambda _, result: (
+        3 * result["created"] + result["queued_already"] + result["exists"]
+    ),
     "GET /queue/poll": lambda *_: 1,
     # Each claim is a state change; when fewer jobs than asked for are claimable, one more
     # compare-and-set finds nothing.
@@ -129,6 +134,13 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     added = await call("POST /queue/add", "/queue/add", 201, json={"app_id": "com.plan.a"})
     await call("POST /queue/add", "/queue/add", json={"app_id": "com.plan.a"})
     job = added["job_id"]
+    batch = [
+        {"app_id": "com.plan.a"},
+        {"app_id": "com.plan.later", "delay_seconds": 3600, "priority": "urgent"},
+        {"app_id": "com.plan.later"},
+        {"app_id": "com.plan.bad", "priority": 0},
+    ]
+    await call("POST /queue/add/batch", "/queue/add/batch", 201, json={"jobs": batch})
     await call("GET /queue/poll", "/queue/poll?stage=scraper&status=queued&limit=5")
     await call("GET /queue/poll", "/queue/poll?stage=any&status=any&limit=5")
     await call("GET /queue/poll", "/queue/poll?stage=nlp&status=any")

@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.access import needs, worker_identity
+from service.adding import add_batch, add_job
 from service.clock import day_start, iso, utcnow
 from service.domain import JobNotFound, Stage, State, Status
 from service.keys import Role
@@ -24,8 +25,10 @@ from service.routes.deps import (
 )
 from service.routes.docs import BODY_ERRORS, errors
 from service.schemas import (
+    AddBatch,
     AddJob,
     AddResult,
+    BatchResult,
     Claim,
     ClaimedJob,
     Heartbeat,
@@ -53,7 +56,9 @@ class QueueController(Controller):
         "/add",
         opt=needs(Role.CLIENT),
         summary="Ask for an app's reviews to be processed",
-        description="201 with a new job; 200 when one is already queued or the app is done.",
+        description="201 with a new job; 200 when one is already queued or the app is done. "
+        "`run_at` or `delay_seconds` delay its first claim (at most 365 days; counted as "
+        "delayed meanwhile); `priority` is 1..10 or low, normal, high, urgent, critical.",
         responses={
             **errors(*BODY_ERRORS),
             200: ResponseSpec(
@@ -65,26 +70,27 @@ class QueueController(Controller):
         },
     )
     async def add(self, data: JSONBody[AddJob], store: StoreDep) -> Response[AddResult]:
-        outcome, job = await store.add(
-            data.app_id,
-            priority=data.priority,
-            params=data.params,
-            force=data.force,
-            max_retries=data.max_retries,
-        )
-        if outcome == "created":
-            result = AddResult(status="queued", stage=job["stage"], job_id=job["_id"])
-            return Response(result, status_code=HTTP_201_CREATED)
-        if outcome == "queued_already":
-            result = AddResult(
-                status="queued_already",
-                stage=job["stage"],
-                current_status=job["status"],
-                job_id=job["_id"],
-            )
-        else:
-            result = AddResult(status="exists", message="Already done", job_id=job["_id"])
-        return Response(result, status_code=HTTP_200_OK)
+        status_code, result = await add_job(store, data)
+        return Response(result, status_code=status_code)
+
+    @post(
+        "/add/batch",
+        opt=needs(Role.CLIENT),
+        summary="Add up to 100 jobs in one call, each as /queue/add would",
+        description="`results` has one entry per item, in order: what /queue/add would have "
+        "answered it (`code`, `status`, `job_id` ...), or the error naming the item "
+        "(`jobs[3].priority`). One bad item does not stop the others; two items for one app "
+        "make one job. 201 when any job was created, else 200; over 100 items is a 422.",
+        responses={
+            **errors(*BODY_ERRORS),
+            200: ResponseSpec(
+                BatchResult, description="No job was created", generate_examples=False
+            ),
+        },
+    )
+    async def add_batch(self, data: JSONBody[AddBatch], store: StoreDep) -> Response[BatchResult]:
+        result = await add_batch(store, data.jobs)
+        return Response(result, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
 
     @get(
         "/poll",
