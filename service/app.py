@@ -24,6 +24,7 @@ from service.routes.health import health
 from service.routes.keys import KeyController
 from service.routes.operator import OperatorController
 from service.routes.queue import QueueController
+from service.routes.stats import StatsController
 from service.scheduler import start_scheduler
 from service.settings import Settings
 from service.store import JobStore
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             QueueController,
+            StatsController,
             OperatorController,
             AppResultsController,
             KeyController,

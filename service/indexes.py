@@ -58,6 +58,8 @@ JOB_INDEXES = [
 HISTORY_INDEXES = [
     # A job's history in the order it happened; `version` is unique per job.
     IndexModel([("job_id", 1), ("version", 1)], name="history_by_job", unique=True),
+    # Runs that ended since a time, by event (stats, health, each worker's day).
+    IndexModel([("event", 1), ("timestamp", 1)], name="history_by_event"),
 ]
 KEY_INDEXES = [
     # Live keys by name: a name (a worker key's worker id) belongs to one live key at a time.

@@ -324,3 +324,26 @@ class BulkRequeueResult(Struct):
     requeued: int
     job_ids: list[str]
     skipped: list[Skipped]
+
+
+class StageStats(Struct):
+    queued: Annotated[int, Meta(description="Claimable now")]
+    delayed: Annotated[int, Meta(description="Queued, not claimable yet (a delay or a backoff)")]
+    processing: int
+    finished_today: Annotated[int, Meta(description="Runs of the stage that finished today")]
+    failed_today: Annotated[
+        int,
+        Meta(description="Runs that failed today: retried, failed for good or lease expired"),
+    ]
+    finished_last_hour: int
+    failed_last_hour: int
+    oldest_claimable_seconds: Annotated[
+        float | None,
+        Meta(description="How long the job that has waited longest has been claimable"),
+    ]
+
+
+class QueueStatsView(Struct):
+    timestamp: str
+    today_since: Annotated[str, Meta(description="Start of today in REVIEW_QUEUE_TIMEZONE")]
+    stages: Annotated[dict[str, StageStats], Meta(description="scraper and nlp")]

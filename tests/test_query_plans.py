@@ -50,6 +50,7 @@ BUDGETS: dict[str, Budget] = {
     "GET /queue/jobs/{job_id}": lambda *_: 1,
     "GET /queue/jobs/{job_id}/history": lambda *_: 1,
     "GET /queue/overview": lambda *_: 3,  # active jobs; their counts; what finished today
+    "GET /queue/stats": lambda *_: 2,  # the active jobs' counts; the runs that ended today
     "GET /queue/dead-letter": lambda *_: 2,  # the total and the page
     "POST /queue/{job_id}/requeue": lambda *_: ONE_JOB,
     "POST /queue/{job_id}/cancel": lambda *_: ONE_JOB,
@@ -274,6 +275,7 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("POST /queue/{job_id}/requeue", f"/queue/{job}/requeue", 409, False)
     await call("GET /queue/jobs/{job_id}/history", "/queue/jobs/nope/history", 404, False)
     await call("GET /queue/overview", "/queue/overview")
+    await call("GET /queue/stats", "/queue/stats")
 
     await call("DELETE /auth/keys/{key_id}", f"/auth/keys/{worker['key_id']}")
 
