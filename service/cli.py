@@ -182,7 +182,7 @@ def _admin_key(given: str | None, path: str | None) -> str | None:
         raise click.BadParameter(
             "give the admin key or a file holding it, not both", param_hint=hint
         )
-    key = Path(path).read_text().strip() if path else given
+    key = (Path(path).read_text().strip() if path else given) or None  # empty: none
     if key is not None and len(key) < MIN_ADMIN_KEY_LENGTH:
         raise click.BadParameter(
             f"an admin key needs at least {MIN_ADMIN_KEY_LENGTH} characters "

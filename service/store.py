@@ -140,7 +140,11 @@ class JobStore:
         not claimable before `available_at` is `delayed`); and what finished since `since`.
         Bounded by what is active and what finished since then, never by all jobs stored."""
         now = self._clock()
-        found = self.jobs.find({"active": True}, sort=OLDEST_FIRST, limit=limit)
+        # Without params (up to 16 KiB each): the overview lists jobs, GET /queue/jobs/{id}
+        # shows one whole.
+        found = self.jobs.find(
+            {"active": True}, projection={"params": 0}, sort=OLDEST_FIRST, limit=limit
+        )
         active = await found.to_list(None)
         counts: dict[str, dict[str, int]] = {}
         for key, n in await self._group_count(

@@ -21,6 +21,8 @@ from tests.serving import ROOT, log_tail, running_service, start_process, stop_p
 pytestmark = pytest.mark.slow
 
 DONE_TIMEOUT = 120.0
+ADMIN_KEY = "e2e-admin-" + "k" * 32
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 def fixture_count(app_id: str) -> int:
@@ -84,17 +86,31 @@ def test_five_apps_through_real_worker_processes():
         assert re.search(r"Worker \S+ stopped", log), f"{name}:\n{log}"
 
 
+def create_key(url: str, name: str, role: str) -> str:
+    answer = httpx.post(
+        f"{url}/auth/keys", json={"name": name, "role": role}, headers=ADMIN, timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["key"]
+
+
 def test_an_app_store_app_from_add_to_summary_through_real_worker_processes():
+    """As deployed with keys: the service requires them, each worker runs with its own."""
     app_id, unknown = "6449012733", "1999999999"
-    with serving_app_store() as feed, running_service() as url:
+    keys_on = {"REVIEW_QUEUE_AUTH": "required", "REVIEW_QUEUE_ADMIN_KEY": ADMIN_KEY}
+    with serving_app_store() as feed, running_service(keys_on) as url:
+        scraper_key = {"REVIEW_QUEUE_API_KEY": create_key(url, "scraper-e2e", "worker")}
+        nlp_key = {"REVIEW_QUEUE_API_KEY": create_key(url, "nlp-e2e", "worker")}
         scraper = start_process(
             [sys.executable, "-m", "scraper_worker", "--api-url", url, "--source", "auto",
-             "--app-store-url", feed.base_url]
+             "--app-store-url", feed.base_url],
+            scraper_key,
         )  # fmt: skip
-        nlp = start_process([sys.executable, "-m", "nlp_worker", "--api-url", url])
+        nlp = start_process([sys.executable, "-m", "nlp_worker", "--api-url", url], nlp_key)
         workers = [scraper, nlp]
         try:
-            with httpx.Client(base_url=url, timeout=30) as http:
+            with httpx.Client(base_url=url, timeout=30, headers=ADMIN) as http:
+                assert httpx.get(f"{url}/queue/overview").status_code == 401
                 for app in (app_id, unknown):
                     added = http.post("/queue/add", json={"app_id": app})
                     assert added.status_code == 201, added.text
@@ -103,10 +119,13 @@ def test_an_app_store_app_from_add_to_summary_through_real_worker_processes():
                 check_results(http, app_id)
                 summary = http.get(f"/apps/{app_id}/summary").json()
                 dead = http.get("/queue/dead-letter").json()["jobs"]
+                history = http.get(f"/queue/jobs/{jobs[app_id]['job_id']}/history").json()
         finally:
             codes = {"scraper": stop_process(scraper), "nlp": stop_process(nlp)}
             logs = {name: log_tail(proc) for name, proc in zip(codes, workers, strict=True)}
     assert codes == {"scraper": 0, "nlp": 0}, logs
+    claims = [row["worker_id"] for row in history if row["event"] == "claimed"]
+    assert claims == ["scraper-e2e", "nlp-e2e"]  # each key's name is its worker id
     pages = [path for path in feed.requests if f"/id={app_id}/" in path]
     assert len(pages) == 7  # six pages of 50, 50, ..., 10 and the empty seventh
     assert all(path.startswith("/us/rss/customerreviews/page=") for path in pages)

@@ -447,8 +447,14 @@ async def test_overview_counts_active_and_today(client):
     assert overview["counts"] == {"scraper": {"queued": 1, "processing": 1}}
     assert overview["finished_today"] == {"done": {"completed": 1}, "scraper": {"error": 1}}
     assert working["app_id"] == "app.working"
+    big = {"blob": "x" * 15_000}
+    await add(client, "app.params", params=big)
+    listed = (await client.get("/queue/overview")).json()["active_jobs"]
+    assert all("params" not in job for job in listed)  # a list of jobs stays small
+    one = next(j for j in listed if j["app_id"] == "app.params")
+    assert (await client.get(f"/queue/jobs/{one['job_id']}")).json()["params"] == big
     limited = (await client.get("/queue/overview?limit=1")).json()
-    assert len(limited["active_jobs"]) == 1 and limited["active_total"] == 2
+    assert len(limited["active_jobs"]) == 1 and limited["active_total"] == 3
     assert (await client.get("/queue/overview?limit=0")).status_code == 422
 
 
