@@ -25,9 +25,11 @@ from service.routes.keys import KeyController
 from service.routes.operator import OperatorController
 from service.routes.queue import QueueController
 from service.routes.stats import StatsController
+from service.routes.workers import WorkersController
 from service.scheduler import start_scheduler
 from service.settings import Settings
 from service.store import JobStore
+from service.workers import WorkerRegistry
 
 log = logging.getLogger("service")
 
@@ -50,6 +52,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.store = store
         app.state.results = ResultStore(connection.database, bulk_writes=not connection.embedded)
         app.state.key_store = KeyStore(connection.database, admin_key=settings.admin_key)
+        app.state.workers = WorkerRegistry(connection.database, store)
         if settings.auth_required:
             log.info("Access: an API key is required on every route but GET /health")
         else:
@@ -79,6 +82,9 @@ def create_app(settings: Settings) -> Litestar:
     def provide_keys(state: State) -> KeyStore:
         return state.key_store
 
+    def provide_workers(state: State) -> WorkerRegistry:
+        return state.workers
+
     middleware = [AllowEveryMethod()]
     if settings.auth_required:
         middleware.insert(0, authentication())
@@ -89,6 +95,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             QueueController,
             StatsController,
+            WorkersController,
             OperatorController,
             AppResultsController,
             KeyController,
@@ -100,6 +107,7 @@ def create_app(settings: Settings) -> Litestar:
             "operator": Provide(provide_operator, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
+            "workers": Provide(provide_workers, sync_to_thread=False),
         },
         lifespan=[lifespan],
         guards=[require_role, require_json],

@@ -70,14 +70,23 @@ KEY_INDEXES = [
         partialFilterExpression={"active": True},
     ),
 ]
+WORKER_INDEXES = [
+    # GET /workers and the health check: the workers seen since a time, the latest first.
+    IndexModel([("last_seen", -1), ("_id", -1)], name="workers_by_seen"),
+]
 REVIEW_INDEXES = [
     # Idempotent uploads, and an app's reviews page by page (equality app_id, sort review_id).
     IndexModel([("app_id", 1), ("review_id", 1)], name="app_review", unique=True),
 ]
 
 # Retention: a finished job (finished_at set) and a history row (timestamp) expire this long
-# after that time. Active jobs have no finished_at, so the TTL monitor never deletes them.
-TTL_FIELDS = {"jobs": ("finished_at", "finished_ttl"), "job_history": ("timestamp", "history_ttl")}
+# after that time. Active jobs have no finished_at, so the TTL monitor never deletes them. A
+# worker's record goes that long after the worker was last seen.
+TTL_FIELDS = {
+    "jobs": ("finished_at", "finished_ttl"),
+    "job_history": ("timestamp", "history_ttl"),
+    "workers": ("last_seen", "workers_ttl"),
+}
 
 # Names earlier versions created, dropped at start-up.
 OBSOLETE = {
@@ -88,7 +97,11 @@ OBSOLETE = {
 
 def declared(retention_days: int | None) -> dict[str, list[IndexModel]]:
     """The indexes of each collection, the TTL ones included when retention is on."""
-    indexes = {"jobs": list(JOB_INDEXES), "job_history": list(HISTORY_INDEXES)}
+    indexes = {
+        "jobs": list(JOB_INDEXES),
+        "job_history": list(HISTORY_INDEXES),
+        "workers": list(WORKER_INDEXES),
+    }
     if retention_days:
         for collection, (field, name) in TTL_FIELDS.items():
             ttl = IndexModel(

@@ -178,6 +178,29 @@ class Claim(Struct, forbid_unknown_fields=True):
     ] = None
     limit: Annotated[int, Meta(ge=1, le=50)] = 1
     lease_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
+    worker_version: (
+        Annotated[str, Meta(min_length=1, max_length=100, description="The worker's version")]
+        | None
+    ) = None
+    capabilities: (
+        Annotated[
+            list[Annotated[str, Meta(min_length=1, max_length=100)]],
+            Meta(max_length=50, description="What the worker can do (sources, languages ...)"),
+        ]
+        | None
+    ) = None
+    host: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=255,
+                description="Where the worker runs (its host name); the caller's address if "
+                "left out",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Update(Struct, forbid_unknown_fields=True):
@@ -347,3 +370,30 @@ class QueueStatsView(Struct):
     timestamp: str
     today_since: Annotated[str, Meta(description="Start of today in REVIEW_QUEUE_TIMEZONE")]
     stages: Annotated[dict[str, StageStats], Meta(description="scraper and nlp")]
+
+
+class WorkerView(Struct):
+    worker_id: str
+    state: Annotated[
+        Literal["live", "gone"],
+        Meta(description="gone: not seen for three lease lengths"),
+    ]
+    stages: list[str]
+    version: str | None
+    capabilities: list[str]
+    host: str | None
+    first_seen: str
+    last_seen: Annotated[str, Meta(description="Up to 5 s old: written at most that often")]
+    lease_seconds: int | None
+    jobs: Annotated[list[str], Meta(description="The ids of the jobs it holds now")]
+    finished_today: Annotated[int, Meta(description="Stage runs it finished today")]
+    failed_today: Annotated[int, Meta(description="Stage runs of its that failed today")]
+
+
+class WorkersView(Struct):
+    timestamp: str
+    live: int
+    gone: int
+    workers: Annotated[
+        list[WorkerView], Meta(description="Seen in the last day, the most recently seen first")
+    ]

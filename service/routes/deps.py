@@ -13,12 +13,14 @@ from service.results import ResultStore
 from service.schemas import APP_ID_PATTERN
 from service.settings import Settings
 from service.store import JobStore
+from service.workers import WorkerRegistry
 
 StoreDep = NamedDependency[JobStore]
 ResultsDep = NamedDependency[ResultStore]
 OperatorDep = NamedDependency[OperatorActions]
 SettingsDep = NamedDependency[Settings]
 KeysDep = NamedDependency[KeyStore]
+WorkersDep = NamedDependency[WorkerRegistry]
 
 WORKER_HEADER = "X-Worker-ID"
 TOKEN_HEADER = "X-Lease-Token"

@@ -21,6 +21,7 @@ from service.routes.deps import (
     StoreDep,
     TokenHeader,
     WorkerHeader,
+    WorkersDep,
     body_or_header,
 )
 from service.routes.docs import BODY_ERRORS, errors
@@ -42,6 +43,7 @@ from service.schemas import (
     history_row,
     job_view,
 )
+from service.workers import Claimant
 
 
 def _any(value: str) -> str | None:
@@ -124,6 +126,7 @@ class QueueController(Controller):
         request: Request,
         data: JSONBody[Claim],
         store: StoreDep,
+        workers: WorkersDep,
         settings: SettingsDep,
         worker_header: WorkerHeader,
     ) -> list[ClaimedJob]:
@@ -136,6 +139,16 @@ class QueueController(Controller):
             if job is None:
                 break
             claimed.append(claimed_job(job))
+        capabilities = tuple(data.capabilities) if data.capabilities is not None else None
+        claimant = Claimant(
+            worker_id,
+            data.stage,
+            version=data.worker_version,
+            capabilities=capabilities,
+            host=data.host or _address(request),
+            lease_seconds=lease,
+        )
+        await workers.claimed(claimant)
         return claimed
 
     @post(
@@ -153,6 +166,7 @@ class QueueController(Controller):
         job_id: JobIdPath,
         data: JSONBody[Update],
         store: StoreDep,
+        workers: WorkersDep,
         settings: SettingsDep,
         worker_header: WorkerHeader,
         token_header: TokenHeader,
@@ -164,6 +178,9 @@ class QueueController(Controller):
             job = await store.claim(
                 job_id, target.stage, worker_id, settings.lease_seconds, token=token
             )
+            if worker_id is not None:
+                claimant = Claimant(worker_id, target.stage.value, host=_address(request))
+                await workers.claimed(claimant)
             return claimed_job(job)
         job = await store.transition(
             job_id,
@@ -183,11 +200,12 @@ class QueueController(Controller):
         responses=errors(404, 409, *BODY_ERRORS),
     )
     async def heartbeat(
-        self, job_id: JobIdPath, data: JSONBody[Heartbeat], store: StoreDep
+        self, job_id: JobIdPath, data: JSONBody[Heartbeat], store: StoreDep, workers: WorkersDep
     ) -> JobView:
         job = await store.heartbeat(
             job_id, data.lease_token, progress=data.progress, message=data.message
         )
+        await workers.heartbeat(job.get("worker_id"), job["stage"])
         return job_view(job)
 
     @get(
@@ -234,6 +252,10 @@ class QueueController(Controller):
     )
     async def history(self, job_id: JobIdPath, store: StoreDep) -> list[HistoryRow]:
         return [history_row(r) for r in await store.history_of(job_id)]
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def _without_token(job: dict) -> ClaimedJob:
