@@ -282,9 +282,32 @@ class Overview(Struct):
     ]
 
 
-class Health(Struct):
-    status: Literal["ok", "unavailable"]
+class HealthIssue(Struct, omit_defaults=True):
+    issue: Annotated[
+        Literal["no_live_worker", "oldest_claimable", "failure_share", "backlog"],
+        Meta(description="What is wrong"),
+    ]
+    message: str
+    figure: Annotated[
+        float,
+        Meta(
+            description="The measure: claimable jobs (no_live_worker, backlog), seconds "
+            "(oldest_claimable), a share 0..1 (failure_share)"
+        ),
+    ]
+    threshold: Annotated[float, Meta(description="The setting the figure went past")]
+    stage: str | None = None
+
+
+class Health(Struct, omit_defaults=True):
+    status: Annotated[
+        Literal["ok", "degraded", "unavailable"],
+        Meta(description="degraded: the store answers but the queue has issues"),
+    ]
     store: Literal["mongodb", "embedded"]
+    issues: list[HealthIssue]
+    error: Annotated[str | None, Meta(description="With 503: what failed")] = None
+    details: Annotated[Any, Meta(description="With 503: the store's error")] = None
 
 
 class ErrorBody(Struct, omit_defaults=True):

@@ -32,7 +32,8 @@ ONE_JOB = 2  # a state change: its compare-and-set and its history row
 WORKER_RECORD = 1  # the claiming worker's document, at most
 
 BUDGETS: dict[str, Budget] = {
-    "GET /health": lambda *_: 1,
+    # The active jobs' counts, the runs that ended in the last hour, the workers seen lately.
+    "GET /health": lambda *_: 3,
     "POST /queue/add": lambda *_: 3,  # the app's current job; the insert and its history row
     # Each item is an add: 3 for a new job, 1 (the read) for one that finds a job active or
     # done, none for an item refused before it reaches the store.
