@@ -56,6 +56,7 @@ BUDGETS: dict[str, Budget] = {
     "POST /queue/{job_id}/heartbeat": lambda *_: 1,
     # The workers seen in the last day; the jobs they hold; their runs that ended today.
     "GET /workers": lambda *_: 3,
+    "GET /metrics": lambda *_: 1,  # the active jobs' counts (the rest is in memory)
     "GET /queue/status/{app_id}": lambda *_: 1,
     "GET /queue/jobs/{job_id}": lambda *_: 1,
     "GET /queue/jobs/{job_id}/history": lambda *_: 1,
@@ -128,7 +129,8 @@ class Driver:
         kwargs["headers"] = headers
         response = await self.http.request(method, url, **kwargs)
         assert response.status_code == expect, (route, url, response.text)
-        body = response.json()
+        json_answer = response.headers["content-type"].startswith("application/json")
+        body = response.json() if json_answer else response.text
         commands = self.database.commands[before:]
         budget = BUDGETS[route](kwargs.get("json") or {}, body) if budgeted else None
         self.run.steps.append(Step(route, response.status_code, commands, budget))
@@ -290,6 +292,7 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("GET /queue/overview", "/queue/overview")
     await call("GET /queue/stats", "/queue/stats")
     await call("GET /workers", "/workers")
+    await call("GET /metrics", "/metrics")
 
     await call("DELETE /auth/keys/{key_id}", f"/auth/keys/{worker['key_id']}")
 
