@@ -26,9 +26,11 @@ from service.routes.keys import KeyController
 from service.routes.metrics import MetricsController, prometheus_config
 from service.routes.operator import OperatorController
 from service.routes.queue import QueueController
+from service.routes.schedules import ScheduleController
 from service.routes.stats import StatsController
 from service.routes.workers import WorkersController
 from service.scheduler import start_scheduler
+from service.schedules import ScheduleStore
 from service.settings import Settings
 from service.store import JobStore
 from service.workers import WorkerRegistry
@@ -56,6 +58,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.key_store = KeyStore(connection.database, admin_key=settings.admin_key)
         app.state.workers = WorkerRegistry(connection.database, store)
         app.state.metrics = QueueMetrics(store)
+        app.state.schedules = ScheduleStore(connection.database, store)
         if settings.auth_required:
             log.info("Access: an API key is required on every route but GET /health")
         else:
@@ -63,7 +66,7 @@ def create_app(settings: Settings) -> Litestar:
                 "REVIEW_QUEUE_AUTH is off: anyone who can reach this port may do anything "
                 "(set MONGODB_URI, or REVIEW_QUEUE_AUTH=required, to require API keys)"
             )
-        scheduler = start_scheduler(store, settings)
+        scheduler = start_scheduler(store, settings, app.state.schedules)
         try:
             yield
         finally:
@@ -91,6 +94,9 @@ def create_app(settings: Settings) -> Litestar:
     def provide_metrics(state: State) -> QueueMetrics:
         return state.metrics
 
+    def provide_schedules(state: State) -> ScheduleStore:
+        return state.schedules
+
     middleware = [AllowEveryMethod()]
     if settings.auth_required:
         middleware.insert(0, authentication())
@@ -104,6 +110,7 @@ def create_app(settings: Settings) -> Litestar:
             StatsController,
             WorkersController,
             MetricsController,
+            ScheduleController,
             OperatorController,
             AppResultsController,
             KeyController,
@@ -117,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
             "keys": Provide(provide_keys, sync_to_thread=False),
             "workers": Provide(provide_workers, sync_to_thread=False),
             "metrics": Provide(provide_metrics, sync_to_thread=False),
+            "schedules": Provide(provide_schedules, sync_to_thread=False),
         },
         lifespan=[lifespan],
         guards=[require_role, require_json],

@@ -74,6 +74,12 @@ WORKER_INDEXES = [
     # GET /workers and the health check: the workers seen since a time, the latest first.
     IndexModel([("last_seen", -1), ("_id", -1)], name="workers_by_seen"),
 ]
+SCHEDULE_INDEXES = [
+    # The sweep: schedules that came due, the earliest first (a paused one has no next_run_at).
+    IndexModel([("next_run_at", 1), ("_id", 1)], name="schedules_due"),
+    # GET /schedules?app_id=: one app's schedules by id.
+    IndexModel([("app_id", 1), ("_id", 1)], name="schedules_by_app"),
+]
 REVIEW_INDEXES = [
     # Idempotent uploads, and an app's reviews page by page (equality app_id, sort review_id).
     IndexModel([("app_id", 1), ("review_id", 1)], name="app_review", unique=True),
@@ -110,6 +116,7 @@ def declared(retention_days: int | None) -> dict[str, list[IndexModel]]:
             indexes[collection].append(ttl)
     indexes["reviews"] = list(REVIEW_INDEXES)
     indexes["api_keys"] = list(KEY_INDEXES)
+    indexes["schedules"] = list(SCHEDULE_INDEXES)
     return indexes
 
 

@@ -133,7 +133,8 @@ def _unreadable(exc: Exception) -> SerializationException:
     return SerializationException("JSON is nested too deeply")
 
 
-_PATH = re.compile(r"`\$\.(.+)`$")  # where msgspec says the problem is (as Litestar reads it)
+# Where msgspec says the problem is (as Litestar reads it); a key in the path may hold a newline.
+_PATH = re.compile(r"`\$\.(.+)`$", re.DOTALL)
 
 
 def _invalid_body(message: str) -> ValidationException:

@@ -7,7 +7,7 @@ input must be refused and valid input accepted.
 A few rules the document can only state in words, so generated "valid" input can break them
 and get a 422 naming the field: an opaque page cursor, a value that may come in the body or as a
 header, the nested limits of `params`, a review time that leaves the calendar once in UTC, a
-`run_at` more than 365 days ahead.
+`run_at` more than 365 days ahead, a cron expression or time zone that CronTrigger refuses.
 Such a 422 is not held against the schema; any other refusal of valid input is.
 """
 
@@ -37,7 +37,7 @@ SCHEMA = schemathesis.openapi.from_asgi("/schema/openapi.json", APP, config=CONF
 JSON = {"Content-Type": "application/json"}
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 DESCRIBED_IN_WORDS = re.compile(
-    r"^(cursor|worker_id|lease_token|run_at|params([.\[].*)?|reviews\[\d+\]\.at)$"
+    r"^(cursor|worker_id|lease_token|run_at|cron|timezone|params([.\[].*)?|reviews\[\d+\]\.at)$"
 )
 ANSWERS: Counter = Counter()  # (method, path, status) of the chained calls
 SETTINGS = {"deadline": None, "suppress_health_check": list(HealthCheck), "database": None}
@@ -79,6 +79,8 @@ async def _empty_store() -> None:
         APP.state.results.reviews,
         APP.state.results.summaries,
         APP.state.key_store.keys,
+        APP.state.schedules.schedules,
+        APP.state.workers.workers,
     ):
         await collection.delete_many({})
 

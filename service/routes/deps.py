@@ -5,11 +5,12 @@ from typing import Annotated
 
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import HeaderParameter, PathParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from service.keys import KeyStore
 from service.operator_actions import OperatorActions
 from service.results import ResultStore
+from service.schedules import ScheduleStore
 from service.schemas import APP_ID_PATTERN
 from service.settings import Settings
 from service.store import JobStore
@@ -21,6 +22,7 @@ OperatorDep = NamedDependency[OperatorActions]
 SettingsDep = NamedDependency[Settings]
 KeysDep = NamedDependency[KeyStore]
 WorkersDep = NamedDependency[WorkerRegistry]
+SchedulesDep = NamedDependency[ScheduleStore]
 
 WORKER_HEADER = "X-Worker-ID"
 TOKEN_HEADER = "X-Lease-Token"
@@ -54,6 +56,16 @@ AppIdPath = Annotated[
     ),
 ]
 JobIdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]
+AppIdQuery = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        min_length=1,
+        max_length=256,
+        pattern=APP_ID_PATTERN,
+        description="Only this app's",
+    ),
+]
 
 
 def body_or_header(
