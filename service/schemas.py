@@ -299,15 +299,13 @@ class HealthIssue(Struct, omit_defaults=True):
     stage: str | None = None
 
 
-class Health(Struct, omit_defaults=True):
+class Health(Struct):
     status: Annotated[
-        Literal["ok", "degraded", "unavailable"],
+        Literal["ok", "degraded"],
         Meta(description="degraded: the store answers but the queue has issues"),
     ]
     store: Literal["mongodb", "embedded"]
     issues: list[HealthIssue]
-    error: Annotated[str | None, Meta(description="With 503: what failed")] = None
-    details: Annotated[Any, Meta(description="With 503: the store's error")] = None
 
 
 class ErrorBody(Struct, omit_defaults=True):

@@ -116,5 +116,6 @@ async def test_503_only_when_the_store_does_not_answer(client, monkeypatch):
     monkeypatch.setattr(store.jobs, "aggregate", down)
     code, body = await health(client)
     assert code == 503
-    assert body["status"] == "unavailable" and body["error"] == "The store does not answer"
+    assert body["error"] == "The store does not answer" and body["retry"] is True
+    assert body["details"]["status"] == "unavailable"
     assert body["details"]["reason"].startswith("No servers found yet")

@@ -1,11 +1,11 @@
 import logging
 
 from litestar import Response, get
-from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from pymongo.errors import PyMongoError
 
 from service.access import PUBLIC
+from service.errors import error_response
 from service.health import queue_issues
 from service.routes.deps import SettingsDep, StoreDep, WorkersDep
 from service.routes.docs import errors
@@ -23,14 +23,7 @@ log = logging.getLogger(__name__)
     "claimable jobs and no live worker, a stage whose oldest claimable job has waited too long, "
     "too large a share of a stage's runs failed in the last hour, too many claimable jobs. "
     "The thresholds are settings (REVIEW_QUEUE_HEALTH_*).",
-    responses={
-        **errors(bad_request=False, public=True),
-        503: ResponseSpec(
-            Health,
-            description="The store does not answer: status unavailable, with error and details",
-            generate_examples=False,
-        ),
-    },
+    responses=errors(503, bad_request=False, public=True),
 )
 async def health(store: StoreDep, workers: WorkersDep, settings: SettingsDep) -> Response[Health]:
     kind = "embedded" if settings.embedded else "mongodb"
@@ -38,13 +31,10 @@ async def health(store: StoreDep, workers: WorkersDep, settings: SettingsDep) ->
         issues = await queue_issues(store, workers, settings)
     except PyMongoError as exc:
         log.warning("GET /health: the store does not answer (%s)", exc)
-        body = Health(
-            status="unavailable",
-            store=kind,
-            issues=[],
-            error="The store does not answer",
-            details={"reason": str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__},
+        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        details = {"status": "unavailable", "store": kind, "reason": reason}
+        return error_response(
+            HTTP_503_SERVICE_UNAVAILABLE, "The store does not answer", details, retry=True
         )
-        return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE)
     body = Health(status="degraded" if issues else "ok", store=kind, issues=issues)
     return Response(body, status_code=HTTP_200_OK)
