@@ -44,11 +44,20 @@ class Claimant:
     lease_seconds: int | None = None
 
 
+@dataclass
+class _Written:
+    """What this process last wrote of a worker, and when."""
+
+    when: datetime
+    stages: frozenset[str]
+    fields: dict[str, Any]
+
+
 class WorkerRegistry:
     def __init__(self, database: Any, store: JobStore) -> None:
         self.workers = database.get_collection("workers", **PRIMARY)
         self._store = store  # its clock (tests move it)
-        self._written: OrderedDict[str, tuple[datetime, Any]] = OrderedDict()
+        self._written: OrderedDict[str, _Written] = OrderedDict()
 
     async def claimed(self, claimant: Claimant) -> None:
         """A worker claimed (or asked for work): remember it, unless it was written lately and
@@ -59,20 +68,22 @@ class WorkerRegistry:
                 fields[name] = getattr(claimant, name)
         if claimant.capabilities is not None:
             fields["capabilities"] = list(claimant.capabilities)
-        said = (claimant.stage, tuple(sorted(fields.items(), key=lambda kv: kv[0])))
-        await self._seen(claimant.worker_id, claimant.stage, fields, said)
+        await self._seen(claimant.worker_id, claimant.stage, fields)
 
     async def heartbeat(self, worker_id: str | None, stage: str) -> None:
         """A worker extended a lease: at most one write per SEEN_EVERY seconds."""
         if worker_id:
-            await self._seen(worker_id, stage, {}, None)
+            await self._seen(worker_id, stage, {})
 
-    async def _seen(self, worker_id: str, stage: str, fields: dict[str, Any], said: Any) -> None:
+    async def _seen(self, worker_id: str, stage: str, fields: dict[str, Any]) -> None:
         now = self._store.now()
         last = self._written.get(worker_id)
-        fresh = last is not None and (now - last[0]).total_seconds() < SEEN_EVERY
-        if fresh and (said is None or said == last[1]):
-            return
+        if last is not None and (now - last.when).total_seconds() < SEEN_EVERY:
+            says_new = stage not in last.stages or any(
+                last.fields.get(name) != value for name, value in fields.items()
+            )
+            if not says_new:
+                return
         update = {
             "$set": {**fields, "last_seen": now},
             "$addToSet": {"stages": stage},
@@ -83,10 +94,9 @@ class WorkerRegistry:
         except PyMongoError as exc:  # the claim or heartbeat itself went through: keep it
             log.warning("Could not record worker %s: %s", worker_id, exc)
             return
-        self._remember(worker_id, now, said if said is not None else (last or (None, None))[1])
-
-    def _remember(self, worker_id: str, when: datetime, said: Any) -> None:
-        self._written[worker_id] = (when, said)
+        stages = (last.stages if last else frozenset()) | {stage}
+        known = {**(last.fields if last else {}), **fields}
+        self._written[worker_id] = _Written(now, stages, known)
         self._written.move_to_end(worker_id)
         while len(self._written) > REMEMBERED:
             self._written.popitem(last=False)

@@ -133,6 +133,23 @@ async def test_claims_write_the_worker_when_it_says_something_new(client, monkey
     assert (listed["version"], listed["stages"]) == ("2", ["nlp", "scraper"])
 
 
+async def test_a_claim_that_leaves_something_out_is_not_news(client, monkeypatch):
+    registry = client.app.state.workers
+    await claim(client, "scraper", "w1", worker_version="1", capabilities=["x"])
+    writes = count_writes(registry, monkeypatch)
+    job = await add(client, "com.a")
+    through_update = await client.post(
+        f"/queue/{job['job_id']}/update",
+        json={"stage": "scraper", "status": "processing"},
+        headers={"X-Worker-ID": "w1"},
+    )
+    assert through_update.status_code == 200, through_update.text
+    await claim(client, "scraper", "w1", worker_version="1", capabilities=["x"])
+    assert writes == []
+    [listed] = (await workers(client))["workers"]
+    assert (listed["version"], listed["capabilities"]) == ("1", ["x"])
+
+
 async def test_a_claim_through_update_records_its_worker(client):
     job = await add(client, "com.a")
     response = await client.post(
