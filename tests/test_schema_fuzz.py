@@ -1,5 +1,5 @@
 """schemathesis over the whole API, in process: every operation with generated valid and
-invalid input (about 2,800 requests), then chains of calls along the links the document
+invalid input (about 3,300 requests), then chains of calls along the links the document
 declares (about 500 more), in some 40 s. No answer may be a 5xx, and every answer must be one
 the OpenAPI document describes (status, content type, headers, body schema, Allow); invalid
 input must be refused and valid input accepted.
