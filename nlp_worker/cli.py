@@ -63,6 +63,7 @@ def main(
     Runs offline: the language models and lexicons ship inside the packages.
     """
     get_analyzer()  # load the models now, once, rather than inside the first job
-    worker = worker_from_options(STAGE, process_nlp_job, **options)
+    languages = [f"lang:{code}" for code in SUPPORTED]
+    worker = worker_from_options(STAGE, process_nlp_job, capabilities=languages, **options)
     log.info("NLP worker %s: batches of %d reviews", worker.client.worker_id, BATCH_SIZE)
     run_worker(worker)

@@ -15,7 +15,7 @@ raises ServiceError.
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 NEXT_STATE = {"scraper": ("nlp", "queued"), "nlp": ("done", "completed")}
 TRANSIENT_STATUSES = frozenset({408, 429})
 MAX_MESSAGE = 10_000  # the service's limit on error and progress messages
+MAX_LABEL, MAX_CAPABILITIES, MAX_HOST = 100, 50, 255  # its limits on what a claim says
 JOB_GONE = (404, 409)  # on /queue/{id}/... calls: the lease is not ours any more
 LEASE_REFUSED = (409,)  # on /apps/... writes (a 404 there may be a missing route)
 DEFAULT: Any = object()  # retry for the client's retry_for
@@ -47,11 +48,19 @@ class QueueClient:
         transport: httpx.AsyncBaseTransport | None = None,
         retry_for: float = 60.0,
         retry_policy: BackoffPolicy | None = None,
+        worker_version: str | None = None,
+        capabilities: Sequence[str] | None = None,
+        host: str | None = None,
     ) -> None:
         """With an API key and no worker id, the service takes the key's name as the worker id
-        (`identify()` learns it); without a key, the worker id is sent with every call."""
+        (`identify()` learns it); without a key, the worker id is sent with every call.
+        `worker_version`, `capabilities` and `host` go with every claim: the service lists
+        them under GET /workers."""
         self.api_url = api_url
         self.worker_id = worker_id
+        self.worker_version = worker_version
+        self.capabilities = list(capabilities) if capabilities is not None else None
+        self.host = host
         self.retry_for = retry_for
         self.retry_policy = retry_policy or BackoffPolicy()
         headers = {}
@@ -89,6 +98,13 @@ class QueueClient:
             body["worker_id"] = self.worker_id
         if lease_seconds is not None:
             body["lease_seconds"] = lease_seconds
+        if self.worker_version:
+            body["worker_version"] = self.worker_version[:MAX_LABEL]
+        if self.capabilities is not None:
+            said = [c[:MAX_LABEL] for c in self.capabilities if c]
+            body["capabilities"] = said[:MAX_CAPABILITIES]
+        if self.host:
+            body["host"] = self.host[:MAX_HOST]
         return await self._call("POST", "/queue/poll", body=body, retry_for=0)
 
     async def heartbeat(

@@ -13,7 +13,8 @@ or, with the same flags, ``run_worker(worker_from_options("scraper", process, **
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import click
@@ -28,6 +29,14 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def installed_version() -> str | None:
+    """The installed review-queue's version, which workers send with their claims."""
+    try:
+        return version("review-queue")
+    except PackageNotFoundError:
+        return None
 
 
 def _configure_logging(_ctx: click.Context, _param: click.Parameter, level: str) -> str:
@@ -120,12 +129,21 @@ def worker_from_options(
     concurrency: int = 1,
     lease_seconds: int | None = None,
     grace_seconds: float = 30.0,
+    capabilities: Sequence[str] | None = None,
     **_others: Any,
 ) -> Worker:
-    """A Worker (and its QueueClient) built from the values of worker_options."""
+    """A Worker (and its QueueClient) built from the values of worker_options. Its claims
+    say the installed version, these capabilities and this host's name."""
     if not api_key and not worker_id:
         worker_id = default_worker_id()
-    client = QueueClient(api_url, worker_id=worker_id, api_key=api_key)
+    client = QueueClient(
+        api_url,
+        worker_id=worker_id,
+        api_key=api_key,
+        worker_version=installed_version(),
+        capabilities=capabilities,
+        host=socket.gethostname(),
+    )
     return Worker(
         client,
         stage,

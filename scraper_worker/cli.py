@@ -12,6 +12,7 @@ from scraper_worker.app_store import DEFAULT_BASE_URL
 from scraper_worker.processor import DEFAULT_MAX_REVIEWS, STAGE, make_processor
 from scraper_worker.sources import (
     SOURCE_NAMES,
+    AppStoreSource,
     AutoSource,
     GooglePlaySource,
     fixture_app_ids,
@@ -19,6 +20,13 @@ from scraper_worker.sources import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def capabilities(source: str) -> list[str]:
+    """What this worker can scrape, as its claims tell the service (GET /workers)."""
+    if source == AutoSource.name:
+        return [f"source:{AppStoreSource.name}", f"source:{GooglePlaySource.name}"]
+    return [f"source:{source}"]
 
 
 @click.command(
@@ -91,6 +99,6 @@ def main(
         source, fixture_delay=fixture_delay, app_store_url=app_store_url, http_timeout=http_timeout
     )
     processor = make_processor(chosen, max_reviews=max_reviews)
-    worker = worker_from_options(STAGE, processor, **options)
+    worker = worker_from_options(STAGE, processor, capabilities=capabilities(source), **options)
     log.info("Scraper source %s, at most %d reviews per job", source, max_reviews)
     run_worker(worker)

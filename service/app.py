@@ -15,6 +15,7 @@ from service.db import connect, describe
 from service.errors import EXCEPTION_HANDLERS
 from service.json_body import JSONRequest, require_json
 from service.keys import KeyStore
+from service.metrics import QueueMetrics
 from service.openapi import openapi_config
 from service.operator_actions import OperatorActions
 from service.rate_limit import parse_rate, rate_limit
@@ -22,11 +23,17 @@ from service.results import ResultStore
 from service.routes.apps import AppResultsController
 from service.routes.health import health
 from service.routes.keys import KeyController
+from service.routes.metrics import MetricsController, prometheus_config
 from service.routes.operator import OperatorController
 from service.routes.queue import QueueController
+from service.routes.schedules import ScheduleController
+from service.routes.stats import StatsController
+from service.routes.workers import WorkersController
 from service.scheduler import start_scheduler
+from service.schedules import ScheduleStore
 from service.settings import Settings
 from service.store import JobStore
+from service.workers import WorkerRegistry
 
 log = logging.getLogger("service")
 
@@ -49,6 +56,9 @@ def create_app(settings: Settings) -> Litestar:
         app.state.store = store
         app.state.results = ResultStore(connection.database, bulk_writes=not connection.embedded)
         app.state.key_store = KeyStore(connection.database, admin_key=settings.admin_key)
+        app.state.workers = WorkerRegistry(connection.database, store)
+        app.state.metrics = QueueMetrics(store)
+        app.state.schedules = ScheduleStore(connection.database, store)
         if settings.auth_required:
             log.info("Access: an API key is required on every route but GET /health")
         else:
@@ -56,7 +66,7 @@ def create_app(settings: Settings) -> Litestar:
                 "REVIEW_QUEUE_AUTH is off: anyone who can reach this port may do anything "
                 "(set MONGODB_URI, or REVIEW_QUEUE_AUTH=required, to require API keys)"
             )
-        scheduler = start_scheduler(store, settings)
+        scheduler = start_scheduler(store, settings, app.state.schedules)
         try:
             yield
         finally:
@@ -78,15 +88,29 @@ def create_app(settings: Settings) -> Litestar:
     def provide_keys(state: State) -> KeyStore:
         return state.key_store
 
+    def provide_workers(state: State) -> WorkerRegistry:
+        return state.workers
+
+    def provide_metrics(state: State) -> QueueMetrics:
+        return state.metrics
+
+    def provide_schedules(state: State) -> ScheduleStore:
+        return state.schedules
+
     middleware = [AllowEveryMethod()]
     if settings.auth_required:
         middleware.insert(0, authentication())
     rate = parse_rate(settings.rate_limit)
     if rate is not None:
         middleware.insert(0, rate_limit(rate))
+    middleware.insert(0, prometheus_config().middleware)  # outermost: refusals count too
     app = Litestar(
         route_handlers=[
             QueueController,
+            StatsController,
+            WorkersController,
+            MetricsController,
+            ScheduleController,
             OperatorController,
             AppResultsController,
             KeyController,
@@ -98,6 +122,9 @@ def create_app(settings: Settings) -> Litestar:
             "operator": Provide(provide_operator, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
+            "workers": Provide(provide_workers, sync_to_thread=False),
+            "metrics": Provide(provide_metrics, sync_to_thread=False),
+            "schedules": Provide(provide_schedules, sync_to_thread=False),
         },
         lifespan=[lifespan],
         guards=[require_role, require_json],

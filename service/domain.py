@@ -195,7 +195,11 @@ class QueueError(Exception):
         self.details = details
 
 
-class JobNotFound(QueueError):
+class NotFound(QueueError):
+    """Something the request names does not exist: a 404."""
+
+
+class JobNotFound(NotFound):
     def __init__(self, job_id: str | None = None) -> None:
         super().__init__("Job not found", {"job_id": job_id} if job_id is not None else None)
 

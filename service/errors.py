@@ -22,7 +22,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
-from service.domain import InvalidField, JobNotFound, QueueError
+from service.domain import InvalidField, NotFound, QueueError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _path_params(request: Request) -> dict[str, Any]:
 
 def queue_error(request: Request, exc: QueueError) -> Response:
     status = HTTP_409_CONFLICT
-    if isinstance(exc, JobNotFound):
+    if isinstance(exc, NotFound):
         status = HTTP_404_NOT_FOUND
     elif isinstance(exc, InvalidField):
         status = HTTP_422_UNPROCESSABLE_ENTITY

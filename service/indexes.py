@@ -58,6 +58,8 @@ JOB_INDEXES = [
 HISTORY_INDEXES = [
     # A job's history in the order it happened; `version` is unique per job.
     IndexModel([("job_id", 1), ("version", 1)], name="history_by_job", unique=True),
+    # Runs that ended since a time, by event (stats, health, each worker's day).
+    IndexModel([("event", 1), ("timestamp", 1)], name="history_by_event"),
 ]
 KEY_INDEXES = [
     # Live keys by name: a name (a worker key's worker id) belongs to one live key at a time.
@@ -68,14 +70,29 @@ KEY_INDEXES = [
         partialFilterExpression={"active": True},
     ),
 ]
+WORKER_INDEXES = [
+    # GET /workers and the health check: the workers seen since a time, the latest first.
+    IndexModel([("last_seen", -1), ("_id", -1)], name="workers_by_seen"),
+]
+SCHEDULE_INDEXES = [
+    # The sweep: schedules that came due, the earliest first (a paused one has no next_run_at).
+    IndexModel([("next_run_at", 1), ("_id", 1)], name="schedules_due"),
+    # GET /schedules?app_id=: one app's schedules by id.
+    IndexModel([("app_id", 1), ("_id", 1)], name="schedules_by_app"),
+]
 REVIEW_INDEXES = [
     # Idempotent uploads, and an app's reviews page by page (equality app_id, sort review_id).
     IndexModel([("app_id", 1), ("review_id", 1)], name="app_review", unique=True),
 ]
 
 # Retention: a finished job (finished_at set) and a history row (timestamp) expire this long
-# after that time. Active jobs have no finished_at, so the TTL monitor never deletes them.
-TTL_FIELDS = {"jobs": ("finished_at", "finished_ttl"), "job_history": ("timestamp", "history_ttl")}
+# after that time. Active jobs have no finished_at, so the TTL monitor never deletes them. A
+# worker's record goes that long after the worker was last seen.
+TTL_FIELDS = {
+    "jobs": ("finished_at", "finished_ttl"),
+    "job_history": ("timestamp", "history_ttl"),
+    "workers": ("last_seen", "workers_ttl"),
+}
 
 # Names earlier versions created, dropped at start-up.
 OBSOLETE = {
@@ -86,7 +103,11 @@ OBSOLETE = {
 
 def declared(retention_days: int | None) -> dict[str, list[IndexModel]]:
     """The indexes of each collection, the TTL ones included when retention is on."""
-    indexes = {"jobs": list(JOB_INDEXES), "job_history": list(HISTORY_INDEXES)}
+    indexes = {
+        "jobs": list(JOB_INDEXES),
+        "job_history": list(HISTORY_INDEXES),
+        "workers": list(WORKER_INDEXES),
+    }
     if retention_days:
         for collection, (field, name) in TTL_FIELDS.items():
             ttl = IndexModel(
@@ -95,6 +116,7 @@ def declared(retention_days: int | None) -> dict[str, list[IndexModel]]:
             indexes[collection].append(ttl)
     indexes["reviews"] = list(REVIEW_INDEXES)
     indexes["api_keys"] = list(KEY_INDEXES)
+    indexes["schedules"] = list(SCHEDULE_INDEXES)
     return indexes
 
 

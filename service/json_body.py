@@ -92,6 +92,17 @@ def _decode_strictly(raw: bytes, body_type: Any) -> Any:
     return msgspec.convert(value, type=body_type, strict=True)
 
 
+def convert_strictly(value: Any, target: Any) -> Any:
+    """An already decoded value (a batch item) into `target`, as strictly as a body is decoded:
+    msgspec.ValidationError naming the field when it does not fit."""
+    try:
+        return msgspec.convert(value, type=target, strict=True)
+    except msgspec.ValidationError as exc:
+        if "got `float`" not in str(exc):
+            raise
+    return msgspec.convert(whole_floats_as_ints(value), type=target, strict=True)
+
+
 def whole_floats_as_ints(value: Any) -> Any:
     """JSON Schema's reading of numbers: 5.0 is the integer 5 (within 64 bits). Walks without
     recursion: the decoder has already gone as deep as the body does."""
@@ -122,7 +133,8 @@ def _unreadable(exc: Exception) -> SerializationException:
     return SerializationException("JSON is nested too deeply")
 
 
-_PATH = re.compile(r"`\$\.(.+)`$")  # where msgspec says the problem is (as Litestar reads it)
+# Where msgspec says the problem is (as Litestar reads it); a key in the path may hold a newline.
+_PATH = re.compile(r"`\$\.(.+)`$", re.DOTALL)
 
 
 def _invalid_body(message: str) -> ValidationException:

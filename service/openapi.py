@@ -19,13 +19,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import SecurityScheme
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
-from service import __version__, key_schemas, results_schemas, schemas
+from service import __version__, key_schemas, results_schemas, schedule_schemas, schemas
 from service.access import PUBLIC, is_public, route_role
 from service.errors import error_response
 
 SCHEMA_PATH = "/schema"
 REF_TEMPLATE = "#/components/schemas/{name}"
-BODY_MODULES = (schemas, results_schemas, key_schemas)
+BODY_MODULES = (schemas, results_schemas, key_schemas, schedule_schemas)
 _COMPLETED = "review_queue_openapi_completed"
 
 
@@ -127,7 +127,22 @@ _ON_JOB = {
     "Cancel": _link("/queue/{job_id}/cancel", "post", "Cancel it", parameters=_NEW_JOB),
     "Requeue": _link("/queue/{job_id}/requeue", "post", "Requeue it", parameters=_NEW_JOB),
 }
+_SCHEDULE = {"schedule_id": "$response.body#/schedule_id"}
+_ON_SCHEDULE = {
+    "GetSchedule": _link("/schedules/{schedule_id}", "get", "The schedule", parameters=_SCHEDULE),
+    "ChangeSchedule": _link("/schedules/{schedule_id}", "patch", "Change it", parameters=_SCHEDULE),
+    "PauseSchedule": _link(
+        "/schedules/{schedule_id}/pause", "post", "Pause it", parameters=_SCHEDULE
+    ),
+    "ResumeSchedule": _link(
+        "/schedules/{schedule_id}/resume", "post", "Resume it", parameters=_SCHEDULE
+    ),
+    "DeleteSchedule": _link(
+        "/schedules/{schedule_id}", "delete", "Delete it", parameters=_SCHEDULE
+    ),
+}
 LINKS: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {
+    ("/schedules", "post", ("201",)): _ON_SCHEDULE,
     ("/queue/add", "post", ("200", "201")): {
         **_ON_JOB,
         "ClaimIt": _link(

@@ -1,9 +1,12 @@
-"""Periodic work: expired leases go back to the queue without anyone's help."""
+"""Periodic work: expired leases go back to the queue without anyone's help, and recurring
+schedules that came due fire (on every replica; a compare-and-set makes each due time fire
+once: service/schedules.py)."""
 
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.schedules import ScheduleStore
 from service.settings import Settings
 from service.store import JobStore
 
@@ -22,7 +25,13 @@ async def reap_expired_leases(store: JobStore) -> None:
         )
 
 
-def start_scheduler(store: JobStore, settings: Settings) -> AsyncIOScheduler:
+async def fire_due_schedules(schedules: ScheduleStore) -> None:
+    await schedules.fire_due()
+
+
+def start_scheduler(
+    store: JobStore, settings: Settings, schedules: ScheduleStore | None = None
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.start()
     scheduler.add_job(
@@ -37,4 +46,15 @@ def start_scheduler(store: JobStore, settings: Settings) -> AsyncIOScheduler:
         # "missed by" warning.
         misfire_grace_time=None,
     )
+    if schedules is not None:
+        scheduler.add_job(
+            fire_due_schedules,
+            "interval",
+            seconds=settings.schedule_interval,
+            args=[schedules],
+            id="fire-due-schedules",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     return scheduler

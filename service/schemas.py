@@ -1,5 +1,6 @@
 """Request and response bodies of the HTTP API (msgspec structs: validated and documented)."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
@@ -47,9 +48,27 @@ def invalid(path: str, problem: str) -> ValueError:
     return ValueError(f"{problem} - at `$.{path}`")
 
 
+# Named priorities (seed 001); a job stores the number.
+PRIORITY_NAMES = {"low": 1, "normal": 3, "high": 5, "urgent": 7, "critical": 9}
+DEFAULT_PRIORITY = 5
+Priority = (
+    Annotated[int, Meta(ge=1, le=10)] | Literal["low", "normal", "high", "urgent", "critical"]
+)
+PRIORITY_DESCRIPTION = (
+    "1..10 (10 is the most urgent) or a name: low (1), normal (3), high (5), urgent (7), "
+    "critical (9). The job stores the number."
+)
+MAX_DELAY_DAYS = 365
+MAX_DELAY_SECONDS = MAX_DELAY_DAYS * 86_400
+
+
+def priority_number(priority: int | str) -> int:
+    return PRIORITY_NAMES[priority] if isinstance(priority, str) else priority
+
+
 class AddJob(Struct, forbid_unknown_fields=True):
     app_id: AppId
-    priority: Annotated[int, Meta(ge=1, le=10, description="10 is the most urgent")] = 5
+    priority: Annotated[Priority, Meta(description=PRIORITY_DESCRIPTION)] = DEFAULT_PRIORITY
     params: Params = {}
     force: Annotated[bool, Meta(description="Queue a new run even if the app is done")] = False
     max_retries: (
@@ -63,10 +82,40 @@ class AddJob(Struct, forbid_unknown_fields=True):
         ]
         | None
     ) = None
+    run_at: (
+        Annotated[
+            datetime,
+            Meta(
+                tz=True,
+                description="Not claimable before this time (ISO-8601 with its zone), at most "
+                f"{MAX_DELAY_DAYS} days ahead; a time in the past means now",
+            ),
+        ]
+        | None
+    ) = None
+    delay_seconds: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                le=MAX_DELAY_SECONDS,
+                description="Not claimable for this many seconds (instead of run_at)",
+            ),
+        ]
+        | None
+    ) = None
 
     def __post_init__(self) -> None:
+        self.priority = priority_number(self.priority)
         if found := params_problem(self.params):
             raise invalid(*found)
+        if self.run_at is not None and self.delay_seconds is not None:
+            raise invalid("run_at", "Give run_at or delay_seconds, not both")
+        if self.run_at is not None:
+            try:
+                self.run_at = self.run_at.astimezone(UTC)
+            except (OverflowError, ValueError):
+                raise invalid("run_at", "A time that leaves the calendar in UTC") from None
 
 
 class AddResult(Struct, omit_defaults=True):
@@ -75,6 +124,50 @@ class AddResult(Struct, omit_defaults=True):
     stage: str | None = None
     current_status: str | None = None
     message: str | None = None
+    available_at: Annotated[
+        str | None, Meta(description="A new job's first claimable time (run_at, delay_seconds)")
+    ] = None
+
+
+MAX_BATCH = 100
+
+
+class AddBatch(Struct, forbid_unknown_fields=True):
+    jobs: Annotated[
+        list[dict[str, Any]],
+        Meta(
+            min_length=1,
+            max_length=MAX_BATCH,
+            description="1..100 add bodies, each as POST /queue/add takes it (AddJob). Each is "
+            "checked and added on its own: one that does not fit gets its error in `results`, "
+            "the others are added all the same.",
+        ),
+    ]
+
+
+class BatchItem(Struct, omit_defaults=True):
+    """One item's outcome: what /queue/add would have answered it (`code`, and its body's
+    fields), or the error naming the item (`error`, `details`)."""
+
+    index: Annotated[int, Meta(description="The item's position in `jobs`, from 0")]
+    code: Annotated[int, Meta(description="The status /queue/add would have answered")]
+    status: Literal["queued", "queued_already", "exists", "failed"]
+    app_id: str | None = None
+    job_id: str | None = None
+    stage: str | None = None
+    current_status: str | None = None
+    message: str | None = None
+    available_at: str | None = None
+    error: str | None = None
+    details: Any = None
+
+
+class BatchResult(Struct):
+    results: Annotated[list[BatchItem], Meta(description="One per item, in order")]
+    created: int
+    queued_already: int
+    exists: int
+    failed: int
 
 
 class Claim(Struct, forbid_unknown_fields=True):
@@ -85,6 +178,29 @@ class Claim(Struct, forbid_unknown_fields=True):
     ] = None
     limit: Annotated[int, Meta(ge=1, le=50)] = 1
     lease_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
+    worker_version: (
+        Annotated[str, Meta(min_length=1, max_length=100, description="The worker's version")]
+        | None
+    ) = None
+    capabilities: (
+        Annotated[
+            list[Annotated[str, Meta(min_length=1, max_length=100)]],
+            Meta(max_length=50, description="What the worker can do (sources, languages ...)"),
+        ]
+        | None
+    ) = None
+    host: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=255,
+                description="Where the worker runs (its host name); the caller's address if "
+                "left out",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Update(Struct, forbid_unknown_fields=True):
@@ -166,9 +282,30 @@ class Overview(Struct):
     ]
 
 
+class HealthIssue(Struct, omit_defaults=True):
+    issue: Annotated[
+        Literal["no_live_worker", "oldest_claimable", "failure_share", "backlog"],
+        Meta(description="What is wrong"),
+    ]
+    message: str
+    figure: Annotated[
+        float,
+        Meta(
+            description="The measure: claimable jobs (no_live_worker, backlog), seconds "
+            "(oldest_claimable), a share 0..1 (failure_share)"
+        ),
+    ]
+    threshold: Annotated[float, Meta(description="The setting the figure went past")]
+    stage: str | None = None
+
+
 class Health(Struct):
-    status: Literal["ok", "unavailable"]
+    status: Annotated[
+        Literal["ok", "degraded"],
+        Meta(description="degraded: the store answers but the queue has issues"),
+    ]
     store: Literal["mongodb", "embedded"]
+    issues: list[HealthIssue]
 
 
 class ErrorBody(Struct, omit_defaults=True):
@@ -231,3 +368,53 @@ class BulkRequeueResult(Struct):
     requeued: int
     job_ids: list[str]
     skipped: list[Skipped]
+
+
+class StageStats(Struct):
+    queued: Annotated[int, Meta(description="Claimable now")]
+    delayed: Annotated[int, Meta(description="Queued, not claimable yet (a delay or a backoff)")]
+    processing: int
+    finished_today: Annotated[int, Meta(description="Runs of the stage that finished today")]
+    failed_today: Annotated[
+        int,
+        Meta(description="Runs that failed today: retried, failed for good or lease expired"),
+    ]
+    finished_last_hour: int
+    failed_last_hour: int
+    oldest_claimable_seconds: Annotated[
+        float | None,
+        Meta(description="How long the job that has waited longest has been claimable"),
+    ]
+
+
+class QueueStatsView(Struct):
+    timestamp: str
+    today_since: Annotated[str, Meta(description="Start of today in REVIEW_QUEUE_TIMEZONE")]
+    stages: Annotated[dict[str, StageStats], Meta(description="scraper and nlp")]
+
+
+class WorkerView(Struct):
+    worker_id: str
+    state: Annotated[
+        Literal["live", "gone"],
+        Meta(description="gone: not seen for three lease lengths"),
+    ]
+    stages: list[str]
+    version: str | None
+    capabilities: list[str]
+    host: str | None
+    first_seen: str
+    last_seen: Annotated[str, Meta(description="Up to 5 s old: written at most that often")]
+    lease_seconds: int | None
+    jobs: Annotated[list[str], Meta(description="The ids of the jobs it holds now")]
+    finished_today: Annotated[int, Meta(description="Stage runs it finished today")]
+    failed_today: Annotated[int, Meta(description="Stage runs of its that failed today")]
+
+
+class WorkersView(Struct):
+    timestamp: str
+    live: int
+    gone: int
+    workers: Annotated[
+        list[WorkerView], Meta(description="Seen in the last day, the most recently seen first")
+    ]

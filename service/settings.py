@@ -27,6 +27,15 @@ class Settings:
     admin_key: str | None = None
     # Requests per key (per address without a known key), e.g. "1200/minute"; None: no limit.
     rate_limit: str | None = "3000/minute"
+    # GET /health reports the queue degraded past these (each a figure over its threshold):
+    # the oldest claimable job's wait, claimable jobs per stage, the share of a stage's runs
+    # that failed in the last hour (once at least `health_min_runs` ended).
+    health_max_wait_seconds: float = 900.0
+    health_max_backlog: int = 1000
+    health_max_failure_share: float = 0.5
+    health_min_runs: int = 10
+    # Seconds between sweeps that fire the recurring schedules that came due.
+    schedule_interval: float = 10.0
     # Testing aid: make every store call yield to the event loop, so races can interleave.
     yield_store_calls: bool = False
 

@@ -200,12 +200,14 @@ class JobStore:
         params: dict[str, Any],
         force: bool,
         max_retries: int | None = None,
+        available_at: datetime | None = None,
     ) -> tuple[str, Job]:
         """Queue a run for an app unless one is active (or done, without force).
 
         Returns ("created" | "queued_already" | "exists", job). The partial unique index makes
         concurrent adds of one app create exactly one job: the losers see it on the next read.
-        A failed or cancelled latest run gets a new run.
+        A failed or cancelled latest run gets a new run. `available_at` delays the first claim
+        (a delayed job is queued, and counted as delayed until then).
         """
         retries = self.retry.max_retries if max_retries is None else max_retries
         for _ in range(5):
@@ -216,13 +218,20 @@ class JobStore:
                 return "exists", current
             try:
                 return "created", await self._insert(
-                    self._new_job(app_id, priority, params, retries)
+                    self._new_job(app_id, priority, params, retries, available_at)
                 )
             except DuplicateKeyError:
                 continue
         raise QueueError("The app's jobs changed while adding; try again", {"app_id": app_id})
 
-    def _new_job(self, app_id: str, priority: int, params: dict[str, Any], max_retries: int) -> Job:
+    def _new_job(
+        self,
+        app_id: str,
+        priority: int,
+        params: dict[str, Any],
+        max_retries: int,
+        available_at: datetime | None = None,
+    ) -> Job:
         now = self._clock()
         job_id = str(ObjectId())
         return {
@@ -236,7 +245,7 @@ class JobStore:
             "params": params,
             "requested_at": now,
             "updated_at": now,
-            "available_at": now,
+            "available_at": max(now, available_at) if available_at else now,
             "attempt": 0,
             "max_retries": max_retries,
             "retries": 0,

@@ -21,7 +21,12 @@ from service.settings import Settings
 ADMIN_KEY = "access-admin-" + "k" * 32
 JSON = {"Content-Type": "application/json"}
 PUBLIC = {"GET /health"}
-SAMPLE_PATH = {"job_id": "nope", "app_id": "com.example.none", "key_id": "nope"}
+SAMPLE_PATH = {
+    "job_id": "nope",
+    "app_id": "com.example.none",
+    "key_id": "nope",
+    "schedule_id": "nope",
+}
 
 
 @pytest.fixture

@@ -47,5 +47,10 @@ def test_help_names_the_environment_variable_of_every_setting():
         "REVIEW_QUEUE_DB_TIMEOUT",
         "REVIEW_QUEUE_RETENTION_DAYS",
         "REVIEW_QUEUE_TIMEZONE",
+        "REVIEW_QUEUE_SCHEDULE_INTERVAL",
+        "REVIEW_QUEUE_HEALTH_MAX_WAIT_SECONDS",
+        "REVIEW_QUEUE_HEALTH_MAX_BACKLOG",
+        "REVIEW_QUEUE_HEALTH_MAX_FAILURE_SHARE",
+        "REVIEW_QUEUE_HEALTH_MIN_RUNS",
     ):
         assert f"env var: {variable}" in shown, variable

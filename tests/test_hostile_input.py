@@ -117,6 +117,8 @@ JSON_ROUTES = [
     ("POST", "/queue/dead-letter/requeue"),
     ("POST", f"/apps/{SCRAPING}/reviews"),
     ("PUT", f"/apps/{ANALYSING}/analysis"),
+    ("POST", "/queue/add/batch"),
+    ("POST", "/schedules"),
 ]
 
 HOSTILE = [
@@ -389,6 +391,79 @@ HOSTILE = [
         None,
         {"Content-Type": "application/json; charset=latin-1"},
     ),
+    # Issue 11's bodies: delays, batches, schedules, what a claim says about its worker
+    Hostile(
+        "run_at leaving the calendar in UTC",
+        "POST",
+        "/queue/add",
+        b'{"app_id": "a.b", "run_at": "0001-01-01T00:00:00+01:00"}',
+        422,
+        "run_at",
+    ),
+    Hostile(
+        "run_at far past 365 days",
+        "POST",
+        "/queue/add",
+        b'{"app_id": "a.b", "run_at": "9999-12-31T23:59:59Z"}',
+        422,
+        "run_at",
+    ),
+    Hostile(
+        "a batch nested 1000 deep inside an item",
+        "POST",
+        "/queue/add/batch",
+        f'{{"jobs": [{{"app_id": "a.b", "params": {{"p": {nested(1000)}}}}}]}}'.encode(),
+        400,
+    ),
+    Hostile(
+        "a batch of 101",
+        "POST",
+        "/queue/add/batch",
+        json.dumps({"jobs": [{"app_id": f"a.b{n}"} for n in range(101)]}).encode(),
+        422,
+        "jobs",
+    ),
+    Hostile("a batch item that is a string", "POST", "/queue/add/batch", b'{"jobs": ["a.b"]}', 422),
+    Hostile(
+        "a cron with a NUL",
+        "POST",
+        "/schedules",
+        b'{"app_id": "a.b", "cron": "0 6 * * *\\u0000"}',
+        422,
+        "cron",
+    ),
+    Hostile(
+        "a time zone that is a path",
+        "POST",
+        "/schedules",
+        b'{"app_id": "a.b", "cron": "0 6 * * *", "timezone": "../../../etc/passwd"}',
+        422,
+        "timezone",
+    ),
+    Hostile(
+        "a cron of 10,000 fields",
+        "POST",
+        "/schedules",
+        json.dumps({"app_id": "a.b", "cron": "* " * 10_000}).encode(),
+        422,
+        "cron",
+    ),
+    Hostile(
+        "a schedule's params with an operator",
+        "POST",
+        "/schedules",
+        b'{"app_id": "a.b", "cron": "0 6 * * *", "params": {"$where": "1"}}',
+        422,
+        "params.$where",
+    ),
+    Hostile(
+        "capabilities of 51",
+        "POST",
+        "/queue/poll",
+        json.dumps({"stage": "nlp", "worker_id": "w", "capabilities": ["c"] * 51}).encode(),
+        422,
+        "capabilities",
+    ),
     Hostile("no such route", "GET", "/queue/nothing/here", None, 404),
     Hostile("no such page of the docs", "GET", "/schema/nothing", None, 404),
     Hostile("a method the route has not", "DELETE", "/queue/add", None, 405),
@@ -417,6 +492,8 @@ async def store_contents(client) -> dict[str, list[dict]]:
         "job_history": state.store.history,
         "reviews": state.results.reviews,
         "summaries": state.results.summaries,
+        "schedules": state.schedules.schedules,
+        "workers": state.workers.workers,
     }
     return {
         name: await collection.find({}, sort=[("_id", 1)]).to_list(None)

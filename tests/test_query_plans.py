@@ -29,22 +29,47 @@ from tests.recording import Command, RecordingDatabase
 
 Budget = Callable[[dict, Any], int]  # (request body, answer) -> commands at most
 ONE_JOB = 2  # a state change: its compare-and-set and its history row
+WORKER_RECORD = 1  # the claiming worker's document, at most
 
 BUDGETS: dict[str, Budget] = {
-    "GET /health": lambda *_: 1,
+    # The active jobs' counts, the runs that ended in the last hour, the workers seen lately.
+    "GET /health": lambda *_: 3,
     "POST /queue/add": lambda *_: 3,  # the app's current job; the insert and its history row
+    # Each item is an add: 3 for a new job, 1 (the read) for one that finds a job active or
+    # done, none for an item refused before it reaches the store.
+    "POST /queue/add/batch": lambda _, result: (
+        3 * result["created"] + result["queued_already"] + result["exists"]
+    ),
     "GET /queue/poll": lambda *_: 1,
     # Each claim is a state change; when fewer jobs than asked for are claimable, one more
-    # compare-and-set finds nothing.
+    # compare-and-set finds nothing; then the worker's record (written at most every 5 s per
+    # worker, unless the worker says something new: service/workers.py).
     "POST /queue/poll": lambda asked, claimed: (
-        ONE_JOB * len(claimed) + (len(claimed) < asked.get("limit", 1))
+        ONE_JOB * len(claimed) + (len(claimed) < asked.get("limit", 1)) + WORKER_RECORD
     ),
-    "POST /queue/{job_id}/update": lambda *_: ONE_JOB,
+    # A claim through update records its worker too.
+    "POST /queue/{job_id}/update": lambda asked, _: (
+        ONE_JOB + WORKER_RECORD * (asked.get("status") == "processing")
+    ),
+    # The extended lease. The worker's last_seen is written at most every 5 s per worker:
+    # tests/test_workers_api.py counts those writes; here the claim has just written it.
     "POST /queue/{job_id}/heartbeat": lambda *_: 1,
+    # The workers seen in the last day; the jobs they hold; their runs that ended today.
+    "GET /workers": lambda *_: 3,
+    "GET /metrics": lambda *_: 1,  # the active jobs' counts (the rest is in memory)
+    "POST /schedules": lambda *_: 1,  # the insert (the cron is checked in memory)
+    "GET /schedules": lambda *_: 1,
+    "GET /schedules/{schedule_id}": lambda *_: 1,
+    # The schedule (its cron and zone give the next run), then a compare-and-set on them.
+    "PATCH /schedules/{schedule_id}": lambda *_: 2,
+    "POST /schedules/{schedule_id}/pause": lambda *_: 1,
+    "POST /schedules/{schedule_id}/resume": lambda *_: 2,  # the same as PATCH
+    "DELETE /schedules/{schedule_id}": lambda *_: 1,
     "GET /queue/status/{app_id}": lambda *_: 1,
     "GET /queue/jobs/{job_id}": lambda *_: 1,
     "GET /queue/jobs/{job_id}/history": lambda *_: 1,
     "GET /queue/overview": lambda *_: 3,  # active jobs; their counts; what finished today
+    "GET /queue/stats": lambda *_: 2,  # the active jobs' counts; the runs that ended today
     "GET /queue/dead-letter": lambda *_: 2,  # the total and the page
     "POST /queue/{job_id}/requeue": lambda *_: ONE_JOB,
     "POST /queue/{job_id}/cancel": lambda *_: ONE_JOB,
@@ -64,6 +89,9 @@ BUDGETS: dict[str, Budget] = {
 }
 ADMIN_KEY = "plan-admin-" + "k" * 32
 LIFECYCLE_BUDGET = 11  # add, claim, finish the scraper stage, claim, complete
+# A sweep of the schedules: its query for what came due, then per firing its compare-and-set,
+# the add (3 for a new job, 1 when the firing is skipped) and the outcome.
+FIRING = {"queued": 1 + 3 + 1, "queued_already": 1 + 1 + 1, "exists": 1 + 1 + 1}
 NOT_ROUTES = ("/schema",)
 
 
@@ -79,9 +107,11 @@ class Step:
 class Run:
     steps: list[Step] = field(default_factory=list)
     reaper: list[Command] = field(default_factory=list)
+    sweep: list[Command] = field(default_factory=list)
+    firings: list[Any] = field(default_factory=list)
 
     def queries(self) -> list[Command]:
-        found = [c for s in self.steps for c in s.commands] + self.reaper
+        found = [c for s in self.steps for c in s.commands] + self.reaper + self.sweep
         return [c for c in found if c.is_query and c.collection != "$cmd"]
 
 
@@ -112,7 +142,8 @@ class Driver:
         kwargs["headers"] = headers
         response = await self.http.request(method, url, **kwargs)
         assert response.status_code == expect, (route, url, response.text)
-        body = response.json()
+        json_answer = response.headers["content-type"].startswith("application/json")
+        body = response.json() if json_answer else response.text
         commands = self.database.commands[before:]
         budget = BUDGETS[route](kwargs.get("json") or {}, body) if budgeted else None
         self.run.steps.append(Step(route, response.status_code, commands, budget))
@@ -129,11 +160,21 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     added = await call("POST /queue/add", "/queue/add", 201, json={"app_id": "com.plan.a"})
     await call("POST /queue/add", "/queue/add", json={"app_id": "com.plan.a"})
     job = added["job_id"]
+    batch = [
+        {"app_id": "com.plan.a"},
+        {"app_id": "com.plan.later", "delay_seconds": 3600, "priority": "urgent"},
+        {"app_id": "com.plan.later"},
+        {"app_id": "com.plan.bad", "priority": 0},
+    ]
+    await call("POST /queue/add/batch", "/queue/add/batch", 201, json={"jobs": batch})
     await call("GET /queue/poll", "/queue/poll?stage=scraper&status=queued&limit=5")
     await call("GET /queue/poll", "/queue/poll?stage=any&status=any&limit=5")
     await call("GET /queue/poll", "/queue/poll?stage=nlp&status=any")
     [claimed] = await call(
-        "POST /queue/poll", "/queue/poll", json={"stage": "scraper"}, headers=as_worker
+        "POST /queue/poll",
+        "/queue/poll",
+        json={"stage": "scraper", "worker_version": "1.0", "capabilities": ["fixtures"]},
+        headers=as_worker,
     )
     token = claimed["lease_token"]
     await call(
@@ -262,8 +303,31 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("POST /queue/{job_id}/requeue", f"/queue/{job}/requeue", 409, False)
     await call("GET /queue/jobs/{job_id}/history", "/queue/jobs/nope/history", 404, False)
     await call("GET /queue/overview", "/queue/overview")
+    await call("GET /queue/stats", "/queue/stats")
+    await call("GET /workers", "/workers")
+    await call("GET /metrics", "/metrics")
 
     await call("DELETE /auth/keys/{key_id}", f"/auth/keys/{worker['key_id']}")
+
+    # Recurring schedules
+    daily = {"app_id": "com.plan.daily", "cron": "0 6 * * *", "timezone": "Europe/Berlin"}
+    made = await call("POST /schedules", "/schedules", 201, json=daily)
+    other = await call("POST /schedules", "/schedules", 201, json={**daily, "app_id": "com.plan.a"})
+    schedule = f"/schedules/{made['schedule_id']}"
+    await call("GET /schedules", "/schedules?limit=1")
+    await call("GET /schedules", "/schedules?app_id=com.plan.daily")
+    await call("GET /schedules/{schedule_id}", schedule)
+    await call("PATCH /schedules/{schedule_id}", schedule, json={"cron": "0 7 * * *"})
+    await call("POST /schedules/{schedule_id}/pause", f"{schedule}/pause")
+    await call("POST /schedules/{schedule_id}/resume", f"{schedule}/resume")
+    await call("GET /schedules/{schedule_id}", "/schedules/nope", 404, False)
+    # Both come due: the sweep fires them (a new run; a skipped one, com.plan.a being active).
+    schedules = app.state.schedules
+    await schedules.schedules.update_many({}, {"$set": {"next_run_at": utcnow()}})
+    before = len(driver.database.commands)
+    driver.run.firings = await schedules.fire_due()
+    driver.run.sweep = driver.database.commands[before:]
+    await call("DELETE /schedules/{schedule_id}", f"/schedules/{other['schedule_id']}")
 
     # The reaper, an hour from now: every processing job's lease has run out.
     store = app.state.store
@@ -379,12 +443,21 @@ async def test_every_route_keeps_to_its_round_trip_budget(recorded, backend, cap
             for route in sorted(worst):
                 print(f"  {worst[route]:>2}  {route}")
             print(f"  {lifecycle:>2}  a job's lifecycle (add, claim, finish, claim, complete)")
+    sweep = 1 + sum(FIRING[f.result] for f in run.firings)
+    if backend == "embedded":
+        with capsys.disabled():
+            print(f"  {round_trips(run.sweep):>2}  a schedule sweep firing {len(run.firings)}")
     assert over == []
     assert lifecycle <= LIFECYCLE_BUDGET
+    assert sorted(f.result for f in run.firings) == ["queued", "queued_already"]
+    assert round_trips(run.sweep) <= sweep
 
 
 def _first_lifecycle(run: Run) -> int:
-    """add + claim + update + claim + update of the scenario's first job."""
+    """add + claim + update + claim + update of the scenario's first job: the job's own
+    commands. A claiming worker's record is the worker's, not the job's: written at most every
+    5 s per worker whatever it claims (tests/test_workers_api.py holds it to that), it is not
+    counted here."""
     wanted = [
         "POST /queue/add",
         "POST /queue/poll",
@@ -397,7 +470,7 @@ def _first_lifecycle(run: Run) -> int:
         if position < len(wanted) and step.route == wanted[position] and step.status < 300:
             if step.route == "POST /queue/add" and step.status != 201:
                 continue
-            total += round_trips(step.commands)
+            total += round_trips([c for c in step.commands if c.collection != "workers"])
             position += 1
     assert position == len(wanted)
     return total

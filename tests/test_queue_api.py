@@ -90,7 +90,7 @@ async def test_add_keeps_priority_and_params(client):
         ({}, "app_id"),
         ({"app_id": "ok", "priority": 0}, "priority"),
         ({"app_id": "ok", "priority": 11}, "priority"),
-        ({"app_id": "ok", "priority": "high"}, "priority"),
+        ({"app_id": "ok", "priority": "extreme"}, "priority"),  # not one of the names
         ({"app_id": "ok", "params": "lang=en"}, "params"),
         ({"app_id": "ok", "force": "yes"}, "force"),
         ({"app_id": "ok", "stauts": "x"}, "stauts"),

@@ -5,20 +5,24 @@ from typing import Annotated
 
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import HeaderParameter, PathParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from service.keys import KeyStore
 from service.operator_actions import OperatorActions
 from service.results import ResultStore
+from service.schedules import ScheduleStore
 from service.schemas import APP_ID_PATTERN
 from service.settings import Settings
 from service.store import JobStore
+from service.workers import WorkerRegistry
 
 StoreDep = NamedDependency[JobStore]
 ResultsDep = NamedDependency[ResultStore]
 OperatorDep = NamedDependency[OperatorActions]
 SettingsDep = NamedDependency[Settings]
 KeysDep = NamedDependency[KeyStore]
+WorkersDep = NamedDependency[WorkerRegistry]
+SchedulesDep = NamedDependency[ScheduleStore]
 
 WORKER_HEADER = "X-Worker-ID"
 TOKEN_HEADER = "X-Lease-Token"
@@ -52,6 +56,16 @@ AppIdPath = Annotated[
     ),
 ]
 JobIdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]
+AppIdQuery = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        min_length=1,
+        max_length=256,
+        pattern=APP_ID_PATTERN,
+        description="Only this app's",
+    ),
+]
 
 
 def body_or_header(

@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.access import needs, worker_identity
+from service.adding import add_batch, add_job
 from service.clock import day_start, iso, utcnow
 from service.domain import JobNotFound, Stage, State, Status
 from service.keys import Role
@@ -20,12 +21,15 @@ from service.routes.deps import (
     StoreDep,
     TokenHeader,
     WorkerHeader,
+    WorkersDep,
     body_or_header,
 )
 from service.routes.docs import BODY_ERRORS, errors
 from service.schemas import (
+    AddBatch,
     AddJob,
     AddResult,
+    BatchResult,
     Claim,
     ClaimedJob,
     Heartbeat,
@@ -39,6 +43,7 @@ from service.schemas import (
     history_row,
     job_view,
 )
+from service.workers import Claimant
 
 
 def _any(value: str) -> str | None:
@@ -53,7 +58,9 @@ class QueueController(Controller):
         "/add",
         opt=needs(Role.CLIENT),
         summary="Ask for an app's reviews to be processed",
-        description="201 with a new job; 200 when one is already queued or the app is done.",
+        description="201 with a new job; 200 when one is already queued or the app is done. "
+        "`run_at` or `delay_seconds` delay its first claim (at most 365 days; counted as "
+        "delayed meanwhile); `priority` is 1..10 or low, normal, high, urgent, critical.",
         responses={
             **errors(*BODY_ERRORS),
             200: ResponseSpec(
@@ -65,26 +72,27 @@ class QueueController(Controller):
         },
     )
     async def add(self, data: JSONBody[AddJob], store: StoreDep) -> Response[AddResult]:
-        outcome, job = await store.add(
-            data.app_id,
-            priority=data.priority,
-            params=data.params,
-            force=data.force,
-            max_retries=data.max_retries,
-        )
-        if outcome == "created":
-            result = AddResult(status="queued", stage=job["stage"], job_id=job["_id"])
-            return Response(result, status_code=HTTP_201_CREATED)
-        if outcome == "queued_already":
-            result = AddResult(
-                status="queued_already",
-                stage=job["stage"],
-                current_status=job["status"],
-                job_id=job["_id"],
-            )
-        else:
-            result = AddResult(status="exists", message="Already done", job_id=job["_id"])
-        return Response(result, status_code=HTTP_200_OK)
+        status_code, result = await add_job(store, data)
+        return Response(result, status_code=status_code)
+
+    @post(
+        "/add/batch",
+        opt=needs(Role.CLIENT),
+        summary="Add up to 100 jobs in one call, each as /queue/add would",
+        description="`results` has one entry per item, in order: what /queue/add would have "
+        "answered it (`code`, `status`, `job_id` ...), or the error naming the item "
+        "(`jobs[3].priority`). One bad item does not stop the others; two items for one app "
+        "make one job. 201 when any job was created, else 200; over 100 items is a 422.",
+        responses={
+            **errors(*BODY_ERRORS),
+            200: ResponseSpec(
+                BatchResult, description="No job was created", generate_examples=False
+            ),
+        },
+    )
+    async def add_batch(self, data: JSONBody[AddBatch], store: StoreDep) -> Response[BatchResult]:
+        result = await add_batch(store, data.jobs)
+        return Response(result, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)
 
     @get(
         "/poll",
@@ -118,6 +126,7 @@ class QueueController(Controller):
         request: Request,
         data: JSONBody[Claim],
         store: StoreDep,
+        workers: WorkersDep,
         settings: SettingsDep,
         worker_header: WorkerHeader,
     ) -> list[ClaimedJob]:
@@ -130,6 +139,16 @@ class QueueController(Controller):
             if job is None:
                 break
             claimed.append(claimed_job(job))
+        capabilities = tuple(data.capabilities) if data.capabilities is not None else None
+        claimant = Claimant(
+            worker_id,
+            data.stage,
+            version=data.worker_version,
+            capabilities=capabilities,
+            host=data.host or _address(request),
+            lease_seconds=lease,
+        )
+        await workers.claimed(claimant)
         return claimed
 
     @post(
@@ -147,6 +166,7 @@ class QueueController(Controller):
         job_id: JobIdPath,
         data: JSONBody[Update],
         store: StoreDep,
+        workers: WorkersDep,
         settings: SettingsDep,
         worker_header: WorkerHeader,
         token_header: TokenHeader,
@@ -158,6 +178,9 @@ class QueueController(Controller):
             job = await store.claim(
                 job_id, target.stage, worker_id, settings.lease_seconds, token=token
             )
+            if worker_id is not None:
+                claimant = Claimant(worker_id, target.stage.value, host=_address(request))
+                await workers.claimed(claimant)
             return claimed_job(job)
         job = await store.transition(
             job_id,
@@ -177,11 +200,12 @@ class QueueController(Controller):
         responses=errors(404, 409, *BODY_ERRORS),
     )
     async def heartbeat(
-        self, job_id: JobIdPath, data: JSONBody[Heartbeat], store: StoreDep
+        self, job_id: JobIdPath, data: JSONBody[Heartbeat], store: StoreDep, workers: WorkersDep
     ) -> JobView:
         job = await store.heartbeat(
             job_id, data.lease_token, progress=data.progress, message=data.message
         )
+        await workers.heartbeat(job.get("worker_id"), job["stage"])
         return job_view(job)
 
     @get(
@@ -228,6 +252,10 @@ class QueueController(Controller):
     )
     async def history(self, job_id: JobIdPath, store: StoreDep) -> list[HistoryRow]:
         return [history_row(r) for r in await store.history_of(job_id)]
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def _without_token(job: dict) -> ClaimedJob:

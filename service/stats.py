@@ -1,0 +1,153 @@
+"""What the queue holds and what it did lately, for `GET /queue/stats`, `GET /health`,
+`GET /metrics` and `GET /workers`. Every figure comes from one of two aggregations, each
+bounded by what is active or by what happened since a time, never by all jobs stored:
+
+- `active(now)`: the active jobs (the `active_by_age` partial index) by stage and status, a
+  queued job not claimable yet counted as delayed, with the earliest `available_at` of the
+  claimable ones (how long the job that waited longest has been claimable);
+- `runs_since(...)`: the history rows of runs that ended (the `history_by_event` index) since
+  a time, by stage and outcome, or by worker.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from service.clock import as_utc
+from service.db import resolve
+from service.domain import WORK_STAGES, Event, Status
+from service.store import JobStore
+
+# A stage run ends with one of these rows. The scraper finishing moves the job to nlp, so a
+# stage_finished row is the scraper's; a completed row is the NLP stage's.
+FINISHED_EVENTS = {Event.STAGE_FINISHED: "scraper", Event.COMPLETED: "nlp"}
+FAILED_EVENTS = (Event.FAILED, Event.RETRY_SCHEDULED, Event.LEASE_EXPIRED)
+RUN_ENDS = [e.value for e in (*FINISHED_EVENTS, *FAILED_EVENTS)]
+STAGES = [stage.value for stage in WORK_STAGES]
+
+
+@dataclass
+class StageActive:
+    queued: int = 0  # claimable now
+    delayed: int = 0  # queued, not claimable before available_at (a delay or a backoff)
+    processing: int = 0
+    oldest_claimable: datetime | None = None  # the earliest available_at of the claimable
+
+    def oldest_age(self, now: datetime) -> float | None:
+        if self.oldest_claimable is None:
+            return None
+        return max(0.0, (now - self.oldest_claimable).total_seconds())
+
+
+@dataclass
+class StageRuns:
+    finished: int = 0
+    failed: int = 0
+    finished_recently: int = 0
+    failed_recently: int = 0
+
+
+@dataclass
+class WorkerRuns:
+    finished: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Runs:
+    by_stage: dict[str, StageRuns] = field(default_factory=dict)
+
+
+class QueueStats:
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+
+    async def active(self, now: datetime) -> dict[str, StageActive]:
+        """Active jobs by stage: queued (claimable), delayed, processing, oldest claimable."""
+        naive_now = now.replace(tzinfo=None)  # mongomock compares naive datetimes in expressions
+        pipeline = [
+            {"$match": {"active": True}},
+            {
+                "$group": {
+                    "_id": {
+                        "stage": "$stage",
+                        "status": "$status",
+                        "delayed": {"$gt": ["$available_at", naive_now]},
+                    },
+                    "n": {"$sum": 1},
+                    "oldest": {"$min": "$available_at"},
+                }
+            },
+        ]
+        found = {stage: StageActive() for stage in STAGES}
+        for row in await self._aggregate(self.store.jobs, pipeline):
+            key = row["_id"]
+            stage = found.setdefault(key["stage"], StageActive())
+            if key["status"] == Status.PROCESSING:
+                stage.processing += row["n"]
+            elif key["delayed"]:
+                stage.delayed += row["n"]
+            else:
+                stage.queued += row["n"]
+                stage.oldest_claimable = as_utc(row["oldest"])
+        return found
+
+    async def runs_since(self, day_start: datetime, recent_since: datetime) -> Runs:
+        """Stage runs that ended (finished, or failed: with a retry, for good, or by an expired
+        lease) since `day_start`, and since `recent_since` (the last hour, say)."""
+        since = min(day_start, recent_since)
+        recent = recent_since.replace(tzinfo=None)
+        today = day_start.replace(tzinfo=None)
+        pipeline = [
+            {"$match": _ended_since(since)},
+            {
+                "$group": {
+                    "_id": {"event": "$event", "stage": "$stage"},
+                    "today": {"$sum": {"$cond": [{"$gte": ["$timestamp", today]}, 1, 0]}},
+                    "recent": {"$sum": {"$cond": [{"$gte": ["$timestamp", recent]}, 1, 0]}},
+                }
+            },
+        ]
+        runs = Runs({stage: StageRuns() for stage in STAGES})
+        for row in await self._aggregate(self.store.history, pipeline):
+            event, stage = row["_id"]["event"], row["_id"]["stage"]
+            if event in FINISHED_EVENTS:
+                counts = runs.by_stage.setdefault(FINISHED_EVENTS[Event(event)], StageRuns())
+                counts.finished += row["today"]
+                counts.finished_recently += row["recent"]
+            else:
+                counts = runs.by_stage.setdefault(stage, StageRuns())
+                counts.failed += row["today"]
+                counts.failed_recently += row["recent"]
+        return runs
+
+    async def runs_by_worker(self, since: datetime) -> dict[str, WorkerRuns]:
+        """Stage runs each worker finished or failed since `since` (today, say)."""
+        pipeline = [
+            {"$match": _ended_since(since)},
+            {"$group": {"_id": {"worker": "$worker_id", "event": "$event"}, "n": {"$sum": 1}}},
+        ]
+        found: dict[str, WorkerRuns] = {}
+        for row in await self._aggregate(self.store.history, pipeline):
+            worker = row["_id"].get("worker")
+            if worker is None:
+                continue
+            counts = found.setdefault(worker, WorkerRuns())
+            if row["_id"]["event"] in FINISHED_EVENTS:
+                counts.finished += row["n"]
+            else:
+                counts.failed += row["n"]
+        return found
+
+    @staticmethod
+    async def _aggregate(collection: Any, pipeline: list[dict]) -> list[dict]:
+        cursor = await resolve(collection.aggregate(pipeline))
+        return await cursor.to_list(None)
+
+
+def _ended_since(since: datetime) -> dict[str, Any]:
+    return {"event": {"$in": RUN_ENDS}, "timestamp": {"$gte": since}}
+
+
+def hour_before(now: datetime) -> datetime:
+    return now - timedelta(hours=1)
