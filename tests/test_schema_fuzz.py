@@ -110,7 +110,9 @@ class Links(SCHEMA.as_state_machine()):
 
 
 def test_chains_of_calls_along_the_links():
-    Links.run(settings=settings(max_examples=60, stateful_step_count=8, **SETTINGS))
+    # Derandomized: the same chains every run, so the reach checked below is reproducible.
+    chains = settings(max_examples=80, stateful_step_count=8, derandomize=True, **SETTINGS)
+    Links.run(settings=chains)
     # The links carry ids and lease tokens from one answer to the next call.
     for reached in (
         ("GET", "/queue/jobs/{job_id}", 200),
