@@ -278,7 +278,7 @@ def serve(host: str, port: int, **options: Any) -> None:
 def demo(**options: Any) -> None:
     """Run the service (embedded store), a scraper worker on the shipped fixtures and an NLP
     worker in this process, add the demo apps and show their progress and summaries."""
-    from service.demo import DemoOptions, run_demo
+    from demo import DemoOptions, run_demo
 
     try:
         demo_options = DemoOptions.build(**options)

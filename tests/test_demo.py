@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from service.demo import DEMO_APPS, UNKNOWN_APP
+from demo import DEMO_APPS, UNKNOWN_APP
 from tests.serving import ROOT, process_env
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,7 @@
 It starts the service on the embedded store (uvicorn as an asyncio task), a scraper worker on
 the fixtures source and an NLP worker (tasks too: the real queue_client Worker, talking HTTP to
 the service), adds the demo apps and one app the fixtures do not know, shows their progress
-(demo_view.py) and ends with the overview and each app's summary. It exits 0 when every demo
+(demo/view.py) and ends with the overview and each app's summary. It exits 0 when every demo
 app completed and the unknown one became a dead letter, 1 otherwise (or on a timeout), and
 128 + N after signal N.
 """
@@ -24,12 +24,12 @@ import uvicorn
 from rich.console import Console
 from rich.logging import RichHandler
 
+from demo.view import DemoView, Outcome
 from queue_client.client import QueueClient
 from queue_client.errors import ServiceError, ServiceUnavailableError
 from queue_client.worker import Worker
 from scraper_worker.sources import fixture_app_ids
 from service.app import create_app
-from service.demo_view import DemoView, Outcome
 from service.settings import Settings
 
 DEMO_APPS = tuple(fixture_app_ids())  # the apps whose reviews the package ships
