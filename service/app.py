@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -13,6 +13,7 @@ from service.allow import AllowEveryMethod
 from service.auth import authentication
 from service.db import connect, describe
 from service.errors import EXCEPTION_HANDLERS
+from service.events import EventHub, new_channels
 from service.json_body import JSONRequest, require_json
 from service.keys import KeyStore
 from service.openapi import openapi_config
@@ -20,6 +21,7 @@ from service.operator_actions import OperatorActions
 from service.rate_limit import parse_rate, rate_limit
 from service.results import ResultStore
 from service.routes.apps import AppResultsController
+from service.routes.events import queue_events
 from service.routes.health import health
 from service.routes.keys import KeyController
 from service.routes.operator import OperatorController
@@ -56,12 +58,20 @@ def create_app(settings: Settings) -> Litestar:
                 "REVIEW_QUEUE_AUTH is off: anyone who can reach this port may do anything "
                 "(set MONGODB_URI, or REVIEW_QUEUE_AUTH=required, to require API keys)"
             )
-        scheduler = start_scheduler(store, settings)
-        try:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(connection.close)
+            channels = await stack.enter_async_context(new_channels())
+            events = EventHub(channels, store, keepalive_seconds=settings.events_keepalive)
+            stack.push_async_callback(events.close)
+            if connection.transactions:  # a replica set (or mongos): change streams
+                events.follow_change_streams()
+            else:
+                events.listen_in_process()
+            log.info("Events: published %s", events.source)
+            app.state.events = events
+            scheduler = start_scheduler(store, settings)
+            stack.callback(scheduler.shutdown, wait=False)
             yield
-        finally:
-            scheduler.shutdown(wait=False)
-            await connection.close()
 
     def provide_store(state: State) -> JobStore:
         return state.store
@@ -78,6 +88,9 @@ def create_app(settings: Settings) -> Litestar:
     def provide_keys(state: State) -> KeyStore:
         return state.key_store
 
+    def provide_events(state: State) -> EventHub:
+        return state.events
+
     middleware = [AllowEveryMethod()]
     if settings.auth_required:
         middleware.insert(0, authentication())
@@ -90,6 +103,7 @@ def create_app(settings: Settings) -> Litestar:
             OperatorController,
             AppResultsController,
             KeyController,
+            queue_events,
             health,
         ],
         dependencies={
@@ -98,6 +112,7 @@ def create_app(settings: Settings) -> Litestar:
             "operator": Provide(provide_operator, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
+            "events": Provide(provide_events, sync_to_thread=False),
         },
         lifespan=[lifespan],
         guards=[require_role, require_json],

@@ -25,6 +25,7 @@ LeaseToken = Annotated[str, Meta(min_length=1, max_length=200)]
 Progress = Annotated[float, Meta(ge=0, le=100, description="Percent done, 0..100")]
 Message = Annotated[str, Meta(max_length=10_000)]
 WorkStage = Literal["scraper", "nlp"]
+StageName = Literal["scraper", "nlp", "done"]
 StageFilter = Literal["scraper", "nlp", "done", "any"]
 StatusFilter = Literal["queued", "processing", "completed", "error", "cancelled", "any"]
 

@@ -11,9 +11,9 @@ change that already happened). The indexes that serve every query are in
 import logging
 import random
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymongo
@@ -47,6 +47,9 @@ CLAIM_ORDER = [("priority", -1), ("requested_at", 1), ("_id", 1)]
 CURRENT_FIRST = [("active", -1), ("requested_at", -1), ("_id", -1)]
 OLDEST_FIRST = [("requested_at", 1), ("_id", 1)]
 HISTORY_ORDER = [("version", 1)]
+WRITE_ORDER = [("_id", 1)]  # history rows by id: the events' order
+NO_TOKEN = {"lease_token": 0}  # history as anyone but its worker may see it
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ALL_STAGES = [stage.value for stage in Stage]
 ALL_STATUSES = [status.value for status in Status]
 
@@ -134,6 +137,43 @@ class JobStore:
         if not rows:
             await self.get(job_id)  # 404 for an unknown job; retention may have taken the rows
         return rows
+
+    async def history_after(
+        self,
+        after: ObjectId,
+        overlap: timedelta,
+        *,
+        app_id: str | None = None,
+        job_id: str | None = None,
+        stage: str | None = None,
+        page: int = 500,
+    ) -> AsyncIterator[dict]:
+        """History rows written from `overlap` before the row `after` on, by id, a page at a
+        time (the events a reconnecting client may have missed). One job's rows come from its
+        own history (few, in the order they happened)."""
+        start = after.generation_time - overlap
+        since = ObjectId.from_datetime(start) if start > EPOCH else ObjectId("0" * 24)
+        if job_id is not None:
+            rows = await self.history.find(
+                {"job_id": job_id}, sort=HISTORY_ORDER, projection=NO_TOKEN
+            ).to_list(None)
+            for row in rows:
+                if row["_id"] > since:
+                    yield row
+            return
+        query: dict[str, Any] = {"_id": {"$gt": since}}
+        if app_id is not None:
+            query["app_id"] = app_id
+        if stage is not None:
+            query["stage"] = stage
+        while True:
+            found = self.history.find(query, sort=WRITE_ORDER, limit=page, projection=NO_TOKEN)
+            rows = await found.to_list(None)
+            for row in rows:
+                yield row
+            if len(rows) < page:
+                return
+            query = {**query, "_id": {"$gt": rows[-1]["_id"]}}
 
     async def overview(self, *, limit: int, since: datetime) -> dict[str, Any]:
         """Active jobs oldest first; counts of what is active, by stage and status (a queued job

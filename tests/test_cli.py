@@ -47,5 +47,7 @@ def test_help_names_the_environment_variable_of_every_setting():
         "REVIEW_QUEUE_DB_TIMEOUT",
         "REVIEW_QUEUE_RETENTION_DAYS",
         "REVIEW_QUEUE_TIMEZONE",
+        "REVIEW_QUEUE_REPORT_TIME",
+        "REVIEW_QUEUE_EVENTS_KEEPALIVE",
     ):
         assert f"env var: {variable}" in shown, variable

@@ -10,12 +10,14 @@ drive (so a new route cannot dodge the check). With TEST_MONGODB_URI the same qu
 also explained by the real server: no SORT stage and no COLLSCAN.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from litestar.testing import AsyncTestClient
 from pymongo import IndexModel
 
@@ -61,6 +63,9 @@ BUDGETS: dict[str, Budget] = {
     # A key's first request looks it up (an admin key from the settings never is); later ones
     # find it in the cache: no round trip.
     "GET /auth/me": lambda *_: 1,
+    # The replay after a Last-Event-ID: one query per 500 history rows (one job's: one query).
+    # Without Last-Event-ID the stream reads nothing; live events cost no round trip.
+    "GET /queue/events": lambda *_: 1,
 }
 ADMIN_KEY = "plan-admin-" + "k" * 32
 LIFECYCLE_BUDGET = 11  # add, claim, finish the scraper stage, claim, complete
@@ -117,6 +122,63 @@ class Driver:
         budget = BUDGETS[route](kwargs.get("json") or {}, body) if budgeted else None
         self.run.steps.append(Step(route, response.status_code, commands, budget))
         return body
+
+    async def stream(self, route: str, url: str, headers: dict[str, str]) -> bytes:
+        """GET an event stream until it goes live (its replay is over), then disconnect; its
+        commands are recorded like any other route's."""
+        before = len(self.database.commands)
+        received = await asyncio.to_thread(
+            self.http.blocking_portal.call,
+            read_until_live,
+            self.http.app,
+            url,
+            {"Authorization": f"Bearer {ADMIN_KEY}", **headers},
+        )
+        commands = self.database.commands[before:]
+        self.run.steps.append(Step(route, 200, commands, BUDGETS[route]({}, received)))
+        return received
+
+
+async def read_until_live(app: Any, url: str, headers: dict[str, str]) -> bytes:
+    """Call the ASGI app with a GET of `url`; the client hangs up once ': live' has come."""
+    path, _, query = url.partition("?")
+    live = asyncio.Event()
+    body: list[bytes] = []
+    asked = False
+
+    async def receive() -> dict:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await live.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, message
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if b": live" in b"".join(body):
+                live.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "extensions": {},
+    }
+    await asyncio.wait_for(app(scope, receive, send), 10)
+    return b"".join(body)
 
 
 async def drive_every_route(driver: Driver, app: Any) -> None:
@@ -262,6 +324,14 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("POST /queue/{job_id}/requeue", f"/queue/{job}/requeue", 409, False)
     await call("GET /queue/jobs/{job_id}/history", "/queue/jobs/nope/history", 404, False)
     await call("GET /queue/overview", "/queue/overview")
+
+    # Events: a reconnect replays the history from shortly before its Last-Event-ID.
+    resume = {"Last-Event-ID": str(ObjectId())}
+    replayed = await driver.stream("GET /queue/events", "/queue/events", resume)
+    assert replayed.count(b"event: change") > 10
+    await driver.stream("GET /queue/events", "/queue/events?app_id=com.plan.a&stage=nlp", resume)
+    await driver.stream("GET /queue/events", f"/queue/events?job_id={job}", resume)
+    await driver.stream("GET /queue/events", "/queue/events", {})
 
     await call("DELETE /auth/keys/{key_id}", f"/auth/keys/{worker['key_id']}")
 
