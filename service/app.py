@@ -19,6 +19,7 @@ from service.keys import KeyStore
 from service.openapi import openapi_config
 from service.operator_actions import OperatorActions
 from service.rate_limit import parse_rate, rate_limit
+from service.reports import ReportStore
 from service.results import ResultStore
 from service.routes.apps import AppResultsController
 from service.routes.events import queue_events
@@ -26,6 +27,7 @@ from service.routes.health import health
 from service.routes.keys import KeyController
 from service.routes.operator import OperatorController
 from service.routes.queue import QueueController
+from service.routes.reports import ReportController
 from service.scheduler import start_scheduler
 from service.settings import Settings
 from service.store import JobStore
@@ -51,6 +53,12 @@ def create_app(settings: Settings) -> Litestar:
         app.state.store = store
         app.state.results = ResultStore(connection.database, bulk_writes=not connection.embedded)
         app.state.key_store = KeyStore(connection.database, admin_key=settings.admin_key)
+        app.state.reports = ReportStore(
+            connection.database,
+            store,
+            timezone=settings.timezone,
+            retention_days=settings.retention_days,
+        )
         if settings.auth_required:
             log.info("Access: an API key is required on every route but GET /health")
         else:
@@ -69,7 +77,7 @@ def create_app(settings: Settings) -> Litestar:
                 events.listen_in_process()
             log.info("Events: published %s", events.source)
             app.state.events = events
-            scheduler = start_scheduler(store, settings)
+            scheduler = start_scheduler(store, settings, app.state.reports)
             stack.callback(scheduler.shutdown, wait=False)
             yield
 
@@ -91,6 +99,9 @@ def create_app(settings: Settings) -> Litestar:
     def provide_events(state: State) -> EventHub:
         return state.events
 
+    def provide_reports(state: State) -> ReportStore:
+        return state.reports
+
     middleware = [AllowEveryMethod()]
     if settings.auth_required:
         middleware.insert(0, authentication())
@@ -104,6 +115,7 @@ def create_app(settings: Settings) -> Litestar:
             AppResultsController,
             KeyController,
             queue_events,
+            ReportController,
             health,
         ],
         dependencies={
@@ -113,6 +125,7 @@ def create_app(settings: Settings) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
             "keys": Provide(provide_keys, sync_to_thread=False),
             "events": Provide(provide_events, sync_to_thread=False),
+            "reports": Provide(provide_reports, sync_to_thread=False),
         },
         lifespan=[lifespan],
         guards=[require_role, require_json],

@@ -58,6 +58,9 @@ JOB_INDEXES = [
 HISTORY_INDEXES = [
     # A job's history in the order it happened; `version` is unique per job.
     IndexModel([("job_id", 1), ("version", 1)], name="history_by_job", unique=True),
+    # A day's rows in the order they were written: the daily report. (Not `timestamp` alone:
+    # the TTL index has that key, and two indexes may not share a key pattern.)
+    IndexModel([("timestamp", 1), ("_id", 1)], name="history_by_time"),
 ]
 KEY_INDEXES = [
     # Live keys by name: a name (a worker key's worker id) belongs to one live key at a time.

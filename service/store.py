@@ -221,6 +221,15 @@ class JobStore:
             "finished_at": {"$gte": since},
         }
 
+    async def active_counts(self) -> dict[str, dict[str, int]]:
+        """Queued and processing jobs by stage and status (one aggregation over what is active)."""
+        counts: dict[str, dict[str, int]] = {}
+        for key, n in await self._group_count(
+            {"active": True}, {"stage": "$stage", "status": "$status"}
+        ):
+            counts.setdefault(key["stage"], {})[key["status"]] = n
+        return counts
+
     async def _group_count(self, match: dict, key: dict) -> list[tuple[Any, int]]:
         pipeline = [{"$match": match}, {"$group": {"_id": key, "n": {"$sum": 1}}}]
         cursor = await resolve(self.jobs.aggregate(pipeline))

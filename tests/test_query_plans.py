@@ -66,6 +66,15 @@ BUDGETS: dict[str, Budget] = {
     # The replay after a Last-Event-ID: one query per 500 history rows (one job's: one query).
     # Without Last-Event-ID the stream reads nothing; live events cost no round trip.
     "GET /queue/events": lambda *_: 1,
+    "GET /reports/daily": lambda *_: 1,
+    # Stored: its lookup. Today: the day's rows, the active counts, the summaries of the apps
+    # completed. A past day computed: its lookup, the day's rows, the jobs that may have been
+    # waiting at its end (active now; finished since), the history of those jobs and of those
+    # measured from an earlier row, the summaries, the upsert. Each `$in` query takes 100 ids:
+    # every further 100 jobs or apps adds one.
+    "GET /reports/daily/{date}": lambda _, report: {"stored": 1, "today": 3, "computed": 7}[
+        report["source"]
+    ],
 }
 ADMIN_KEY = "plan-admin-" + "k" * 32
 LIFECYCLE_BUDGET = 11  # add, claim, finish the scraper stage, claim, complete
@@ -332,6 +341,22 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await driver.stream("GET /queue/events", "/queue/events?app_id=com.plan.a&stage=nlp", resume)
     await driver.stream("GET /queue/events", f"/queue/events?job_id={job}", resume)
     await driver.stream("GET /queue/events", "/queue/events", {})
+
+    # Reports: today so far; the scenario's day seen from tomorrow (computed, then stored).
+    await call("GET /reports/daily/{date}", "/reports/daily/today")
+    reports = app.state.reports
+    day = reports.today().isoformat()
+    real_report_clock = reports._clock
+    reports._clock = lambda: utcnow() + timedelta(days=1)
+    try:
+        computed = await call("GET /reports/daily/{date}", f"/reports/daily/{day}")
+        assert computed["source"] == "computed" and computed["backlog"]["total"] > 0
+        stored = await call("GET /reports/daily/{date}", f"/reports/daily/{day}")
+        assert stored["source"] == "stored"
+        await call("GET /reports/daily", "/reports/daily")
+        await call("GET /reports/daily", f"/reports/daily?before={day}")
+    finally:
+        reports._clock = real_report_clock
 
     await call("DELETE /auth/keys/{key_id}", f"/auth/keys/{worker['key_id']}")
 

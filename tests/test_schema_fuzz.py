@@ -6,7 +6,8 @@ input must be refused and valid input accepted.
 
 A few rules the document can only state in words, so generated "valid" input can break them
 and get a 422 naming the field: an opaque page cursor, a value that may come in the body or as a
-header, the nested limits of `params`, a review time that leaves the calendar once in UTC.
+header, the nested limits of `params`, a review time that leaves the calendar once in UTC, a
+report's date that is not a day of the calendar or not yet over.
 Such a 422 is not held against the schema; any other refusal of valid input is.
 """
 
@@ -42,7 +43,7 @@ SCHEMA = schemathesis.openapi.from_asgi("/schema/openapi.json", APP, config=CONF
 JSON = {"Content-Type": "application/json"}
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 DESCRIBED_IN_WORDS = re.compile(
-    r"^(cursor|worker_id|lease_token|params([.\[].*)?|reviews\[\d+\]\.at)$"
+    r"^(cursor|worker_id|lease_token|params([.\[].*)?|reviews\[\d+\]\.at|date|before)$"
 )
 ANSWERS: Counter = Counter()  # (method, path, status) of the chained calls
 SETTINGS = {"deadline": None, "suppress_health_check": list(HealthCheck), "database": None}
