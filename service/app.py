@@ -22,6 +22,7 @@ from service.rate_limit import parse_rate, rate_limit
 from service.reports import ReportStore
 from service.results import ResultStore
 from service.routes.apps import AppResultsController
+from service.routes.dashboard import assets, dashboard
 from service.routes.events import queue_events
 from service.routes.health import health
 from service.routes.keys import KeyController
@@ -116,6 +117,8 @@ def create_app(settings: Settings) -> Litestar:
             KeyController,
             queue_events,
             ReportController,
+            dashboard,
+            assets,
             health,
         ],
         dependencies={

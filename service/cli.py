@@ -290,10 +290,24 @@ def serve(host: str, port: int, **options: Any) -> None:
 )
 @click.option(
     "--fixture-delay",
-    default=0.05,
+    default=None,
     type=click.FloatRange(0, 10),
+    help="Seconds the scraper waits before each page of reviews after the first  "
+    "[default: 0.05; 0.4 with --keep, to watch]",
+)
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="After the demo, keep the service and the workers running: print the dashboard's "
+    "address and keys, queue the demo apps again now and then, stop on Ctrl-C.",
+)
+@click.option(
+    "--rerun-every",
+    default=60.0,
+    type=click.FloatRange(0, 86400),
     show_default=True,
-    help="Seconds the scraper waits before each page of reviews after the first.",
+    help="With --keep: seconds for a round of the demo apps queued again, one at a time "
+    "(0: never).",
 )
 @click.option(
     "--log-level",
@@ -307,6 +321,8 @@ def demo(**options: Any) -> None:
     worker in this process, add the demo apps and show their progress and summaries."""
     from demo import DemoOptions, run_demo
 
+    if options["fixture_delay"] is None:
+        options["fixture_delay"] = 0.4 if options["keep"] else 0.05
     try:
         demo_options = DemoOptions.build(**options)
     except ValueError as exc:

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 from service.clock import iso
-from service.domain import MAX_RETRIES_LIMIT, Stage, Status
+from service.domain import MAX_RETRIES_LIMIT, PRIORITIES, Stage, Status
 from service.limits import MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, params_problem
 
 APP_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
@@ -50,7 +50,10 @@ def invalid(path: str, problem: str) -> ValueError:
 
 class AddJob(Struct, forbid_unknown_fields=True):
     app_id: AppId
-    priority: Annotated[int, Meta(ge=1, le=10, description="10 is the most urgent")] = 5
+    priority: Annotated[
+        int,
+        Meta(ge=PRIORITIES.start, le=PRIORITIES.stop - 1, description="10 is the most urgent"),
+    ] = 5
     params: Params = {}
     force: Annotated[bool, Meta(description="Queue a new run even if the app is done")] = False
     max_retries: (
@@ -210,6 +213,13 @@ def history_row(row: dict[str, Any]) -> HistoryRow:
         worker_id=row.get("worker_id"),
         error_message=row.get("error_message"),
     )
+
+
+class OldestWaiting(Struct):
+    """The job that has waited longest at each work stage (queued, backing off or not)."""
+
+    scraper: JobView | None
+    nlp: JobView | None
 
 
 class DeadLetterPage(Struct):

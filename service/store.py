@@ -25,6 +25,7 @@ from service.clock import utcnow
 from service.db import PRIMARY, TRANSACTION_OPTIONS, resolve
 from service.domain import (
     INITIAL,
+    PRIORITIES,
     AlreadyClaimed,
     Event,
     JobNotFound,
@@ -131,6 +132,19 @@ class JobStore:
             "status": status if status is not None else {"$in": ALL_STATUSES},
         }
         return await self.jobs.find(query, sort=CLAIM_ORDER, limit=limit).to_list(None)
+
+    async def jobs_of_app(self, app_id: str, limit: int) -> list[Job]:
+        """The app's runs: its active one first, then the newest."""
+        return await self.jobs.find({"app_id": app_id}, sort=CURRENT_FIRST, limit=limit).to_list(
+            None
+        )
+
+    async def oldest_waiting(self, stage: Stage) -> Job | None:
+        """The queued job of a stage that was asked for first. The claim index gives that order
+        once its priority is spread over every value (a merge of one ordered scan each)."""
+        query = {"stage": stage, "status": Status.QUEUED, "priority": {"$in": list(PRIORITIES)}}
+        found = await self.jobs.find(query, sort=OLDEST_FIRST, limit=1).to_list(None)
+        return found[0] if found else None
 
     async def history_of(self, job_id: str) -> list[dict]:
         rows = await self.history.find({"job_id": job_id}, sort=HISTORY_ORDER).to_list(None)

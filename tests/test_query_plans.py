@@ -67,6 +67,11 @@ BUDGETS: dict[str, Budget] = {
     # Without Last-Event-ID the stream reads nothing; live events cost no round trip.
     "GET /queue/events": lambda *_: 1,
     "GET /reports/daily": lambda *_: 1,
+    "GET /queue/oldest-waiting": lambda *_: 2,  # one per work stage
+    "GET /apps/{app_id}/jobs": lambda *_: 1,
+    # The dashboard's page and its files hold no data: no command at all.
+    "GET /dashboard": lambda *_: 0,
+    "GET /dashboard/assets/{file_path:path}": lambda *_: 0,
     # Stored: its lookup. Today: the day's rows, the active counts, the summaries of the apps
     # completed. A past day computed: its lookup, the day's rows, the jobs that may have been
     # waiting at its end (active now; finished since), the history of those jobs and of those
@@ -126,7 +131,8 @@ class Driver:
         kwargs["headers"] = headers
         response = await self.http.request(method, url, **kwargs)
         assert response.status_code == expect, (route, url, response.text)
-        body = response.json()
+        json_answer = response.headers.get("content-type", "").startswith("application/json")
+        body = response.json() if json_answer else response.text
         commands = self.database.commands[before:]
         budget = BUDGETS[route](kwargs.get("json") or {}, body) if budgeted else None
         self.run.steps.append(Step(route, response.status_code, commands, budget))
@@ -333,6 +339,13 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("POST /queue/{job_id}/requeue", f"/queue/{job}/requeue", 409, False)
     await call("GET /queue/jobs/{job_id}/history", "/queue/jobs/nope/history", 404, False)
     await call("GET /queue/overview", "/queue/overview")
+    waiting = await call("GET /queue/oldest-waiting", "/queue/oldest-waiting")
+    assert waiting["scraper"] is not None
+    runs = await call("GET /apps/{app_id}/jobs", "/apps/com.plan.a/jobs?limit=5")
+    assert len(runs) == 2 and runs[0]["status"] == "queued"  # the active run first
+    page = await call("GET /dashboard", "/dashboard")
+    assert "/dashboard/assets/app.js" in page
+    await call("GET /dashboard/assets/{file_path:path}", "/dashboard/assets/app.js")
 
     # Events: a reconnect replays the history from shortly before its Last-Event-ID.
     resume = {"Last-Event-ID": str(ObjectId())}
