@@ -141,7 +141,7 @@ async def _demo(options: DemoOptions, view: DemoView) -> int:
             outcome = await _outcome(client, options, jobs, stop, started)
             kept = options.keep and not stop.event.is_set()
             if kept:
-                outcome.elapsed = time.monotonic() - started
+                outcome.elapsed, outcome.kept = time.monotonic() - started, True
                 view.report(outcome)
                 view.keeping(url, keys, options.rerun_every)
                 await _keep_running(client, options, stop)

@@ -38,6 +38,7 @@ class Outcome:
     interrupted: bool = False
     elapsed: float = 0.0
     shutdown_seconds: float = 0.0
+    kept: bool = False  # --keep: the service stays up after this report
 
     @property
     def ok(self) -> bool:
@@ -159,7 +160,9 @@ class DemoView:
             print_(_error_block(self.unknown_app, outcome.jobs[self.unknown_app]))
         print_()
         print_ = partial(self.console.print, soft_wrap=True)
-        timing = f"in {outcome.elapsed:.1f}s (shutdown {outcome.shutdown_seconds:.1f}s)"
+        timing = f"in {outcome.elapsed:.1f}s"
+        if not outcome.kept:
+            timing += f" (shutdown {outcome.shutdown_seconds:.1f}s)"
         if outcome.ok:
             failed = f"; {self.unknown_app} failed as expected" if self.unknown_app else ""
             print_(
