@@ -155,6 +155,18 @@ async def test_a_reconnect_with_last_event_id_misses_nothing_history_holds(setti
             assert replayed == ["created", "claimed", "retry_scheduled"]
 
 
+async def test_a_client_that_hangs_up_leaves_no_subscriber_behind(settings):
+    async with service(settings) as (http, _, app):
+        channels = app.state.events._channels
+        for _ in range(3):
+            async with stream(http) as events:
+                await until_live(events)
+                assert len(channels._channels[events_module.CHANNEL]) == 1
+        async with asyncio.timeout(5):
+            while channels._channels[events_module.CHANNEL]:
+                await asyncio.sleep(0.02)
+
+
 async def test_keep_alive_comments_flow_while_nothing_happens(settings):
     async with service(settings, events_keepalive=0.2) as (http, _, _), stream(http) as events:
         await until_live(events)

@@ -175,7 +175,7 @@ function queuePage() {
   const oldest = h("div.oldest");
   const activeBody = h("tbody");
   const activeCount = h("span.count");
-  const feed = h("ol.feed");
+  const feed = h("ol.feed", h("li.placeholder.muted", "Nothing has changed since this page opened: each change shows here as it happens."));
   const page = h(
     "div.page",
     h("div.page-head", h("h1", "The queue now"), h("p.muted", "Counts, today's flow and every active job, live.")),
@@ -337,6 +337,7 @@ function queuePage() {
   }, 30000);
 
   function addToFeed(e) {
+    feed.querySelector(".placeholder")?.remove();
     feed.prepend(
       h(
         "li",
@@ -487,7 +488,7 @@ function deadLettersPage() {
 
 function jobPage(jobId) {
   const head = h("div", loading());
-  const phases = h("div.chart-box");
+  const phases = h("div.phases");
   const timeline = h("ol.timeline");
   main.append(
     h(
@@ -507,7 +508,7 @@ function jobPage(jobId) {
     const facts = [
       ["App", appLink(job.app_id)],
       ["Priority", job.priority],
-      ["Run at this stage", `${job.attempt} of ${1 + (job.max_retries ?? 0)}`],
+      ["Run at this stage", job.stage === "done" ? "–" : `${job.attempt} of ${1 + (job.max_retries ?? 0)}`],
       ["Retries", job.retries],
       ["Worker", job.worker_id || "–"],
       ["Asked for", dateTime(job.requested_at)],

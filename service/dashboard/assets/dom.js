@@ -81,11 +81,12 @@ export function percent(part, whole) {
   return `${Math.round((100 * part) / whole)}%`;
 }
 
-/** 0.4 s, 12 s, 3m 05s, 2h 04m, 3d 2h */
+/** 40 ms, 4.2 s, 12 s, 3m 05s, 2h 04m, 3d 2h */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "–";
   const s = Math.max(0, seconds);
-  if (s < 10) return `${s.toFixed(s < 1 ? 2 : 1)} s`;
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 10) return `${s.toFixed(1)} s`;
   if (s < 60) return `${Math.round(s)} s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${String(Math.round(s % 60)).padStart(2, "0")}s`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
