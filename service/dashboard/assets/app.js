@@ -168,6 +168,10 @@ async function act(button, action, job, after) {
 }
 
 // The queue now
+//
+// Hook for issue 11 (not built here): once the service has `GET /workers` and
+// `GET /queue/stats`, a "Workers" card (who holds what, last seen) belongs beside "Oldest
+// waiting", and the pipeline's counts may come from the stats route instead of the overview.
 
 function queuePage() {
   const pipeline = h("section.pipeline", loading());
