@@ -12,15 +12,16 @@ WORKDIR /app
 # Dependencies first, from pyproject.toml alone, so a code change does not reinstall them:
 # install the project with empty packages, then drop it and keep its dependencies.
 COPY pyproject.toml README.md ./
-RUN mkdir service queue_client scraper_worker nlp_worker \
+RUN mkdir service queue_client scraper_worker nlp_worker demo \
     && pip install . \
     && pip uninstall --yes review-queue \
-    && rm -rf service queue_client scraper_worker nlp_worker build *.egg-info
+    && rm -rf service queue_client scraper_worker nlp_worker demo build *.egg-info
 
 COPY service ./service
 COPY queue_client ./queue_client
 COPY scraper_worker ./scraper_worker
 COPY nlp_worker ./nlp_worker
+COPY demo ./demo
 RUN pip install --no-deps . && rm -rf build *.egg-info
 
 RUN useradd --create-home --uid 10001 --user-group app

@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -13,19 +13,24 @@ from service.allow import AllowEveryMethod
 from service.auth import authentication
 from service.db import connect, describe
 from service.errors import EXCEPTION_HANDLERS
+from service.events import EventHub, new_channels
 from service.json_body import JSONRequest, require_json
 from service.keys import KeyStore
 from service.metrics import QueueMetrics
 from service.openapi import openapi_config
 from service.operator_actions import OperatorActions
 from service.rate_limit import parse_rate, rate_limit
+from service.reports import ReportStore
 from service.results import ResultStore
 from service.routes.apps import AppResultsController
+from service.routes.dashboard import assets, dashboard
+from service.routes.events import queue_events
 from service.routes.health import health
 from service.routes.keys import KeyController
 from service.routes.metrics import MetricsController, prometheus_config
 from service.routes.operator import OperatorController
 from service.routes.queue import QueueController
+from service.routes.reports import ReportController
 from service.routes.schedules import ScheduleController
 from service.routes.stats import StatsController
 from service.routes.workers import WorkersController
@@ -59,6 +64,12 @@ def create_app(settings: Settings) -> Litestar:
         app.state.workers = WorkerRegistry(connection.database, store)
         app.state.metrics = QueueMetrics(store)
         app.state.schedules = ScheduleStore(connection.database, store)
+        app.state.reports = ReportStore(
+            connection.database,
+            store,
+            timezone=settings.timezone,
+            retention_days=settings.retention_days,
+        )
         if settings.auth_required:
             log.info("Access: an API key is required on every route but GET /health")
         else:
@@ -66,12 +77,22 @@ def create_app(settings: Settings) -> Litestar:
                 "REVIEW_QUEUE_AUTH is off: anyone who can reach this port may do anything "
                 "(set MONGODB_URI, or REVIEW_QUEUE_AUTH=required, to require API keys)"
             )
-        scheduler = start_scheduler(store, settings, app.state.schedules)
-        try:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(connection.close)
+            channels = await stack.enter_async_context(new_channels())
+            events = EventHub(channels, store, keepalive_seconds=settings.events_keepalive)
+            stack.push_async_callback(events.close)
+            if connection.transactions:  # a replica set (or mongos): change streams
+                events.follow_change_streams()
+            else:
+                events.listen_in_process()
+            log.info("Events: published %s", events.source)
+            app.state.events = events
+            scheduler = start_scheduler(
+                store, settings, reports=app.state.reports, schedules=app.state.schedules
+            )
+            stack.callback(scheduler.shutdown, wait=False)
             yield
-        finally:
-            scheduler.shutdown(wait=False)
-            await connection.close()
 
     def provide_store(state: State) -> JobStore:
         return state.store
@@ -97,6 +118,12 @@ def create_app(settings: Settings) -> Litestar:
     def provide_schedules(state: State) -> ScheduleStore:
         return state.schedules
 
+    def provide_events(state: State) -> EventHub:
+        return state.events
+
+    def provide_reports(state: State) -> ReportStore:
+        return state.reports
+
     middleware = [AllowEveryMethod()]
     if settings.auth_required:
         middleware.insert(0, authentication())
@@ -114,6 +141,10 @@ def create_app(settings: Settings) -> Litestar:
             OperatorController,
             AppResultsController,
             KeyController,
+            queue_events,
+            ReportController,
+            dashboard,
+            assets,
             health,
         ],
         dependencies={
@@ -125,6 +156,8 @@ def create_app(settings: Settings) -> Litestar:
             "workers": Provide(provide_workers, sync_to_thread=False),
             "metrics": Provide(provide_metrics, sync_to_thread=False),
             "schedules": Provide(provide_schedules, sync_to_thread=False),
+            "events": Provide(provide_events, sync_to_thread=False),
+            "reports": Provide(provide_reports, sync_to_thread=False),
         },
         lifespan=[lifespan],
         guards=[require_role, require_json],

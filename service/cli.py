@@ -13,7 +13,7 @@ from service.cli_keys import keys
 from service.domain import MAX_RETRIES_LIMIT
 from service.keys import MIN_ADMIN_KEY_LENGTH
 from service.rate_limit import parse_rate
-from service.settings import DEFAULT_DB, Settings
+from service.settings import DEFAULT_DB, Settings, valid_report_time
 
 SETTING_OPTIONS = [
     click.option(
@@ -102,7 +102,25 @@ SETTING_OPTIONS = [
         show_envvar=True,
         default="UTC",
         show_default=True,
-        help="Time zone whose day 'today' means in the overview.",
+        help="Time zone whose day 'today' means in the overview and the daily reports.",
+    ),
+    click.option(
+        "--report-time",
+        envvar="REVIEW_QUEUE_REPORT_TIME",
+        show_envvar=True,
+        default="00:05",
+        show_default=True,
+        help="When the daily report of the day that just ended is stored (HH:MM, in the "
+        "--timezone's day).",
+    ),
+    click.option(
+        "--events-keepalive",
+        envvar="REVIEW_QUEUE_EVENTS_KEEPALIVE",
+        show_envvar=True,
+        default=15.0,
+        type=click.FloatRange(0.1, 3600),
+        show_default=True,
+        help="Seconds between keep-alive comments on an open event stream (GET /queue/events).",
     ),
     click.option(
         "--schedule-interval",
@@ -210,6 +228,11 @@ def settings_from(options: dict[str, Any]) -> Settings:
             f"unknown time zone {options['timezone']!r}",
             param_hint="--timezone / REVIEW_QUEUE_TIMEZONE",
         ) from exc
+    if not valid_report_time(options.get("report_time", "00:05")):
+        raise click.BadParameter(
+            f"not a time of day: {options['report_time']!r} (HH:MM, 00:00 to 23:59)",
+            param_hint="--report-time / REVIEW_QUEUE_REPORT_TIME",
+        )
     values = {name: options[name] for name in Settings.__dataclass_fields__ if name in options}
     if values.get("retention_days") == 0:
         values["retention_days"] = None
@@ -271,6 +294,7 @@ def serve(host: str, port: int, **options: Any) -> None:
 
     from service.app import create_app
     from service.db import StoreUnavailable, check_store
+    from service.server import Server
 
     settings = settings_from(options)
     try:
@@ -278,7 +302,10 @@ def serve(host: str, port: int, **options: Any) -> None:
     except StoreUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10
+    )
+    Server(config).run()
 
 
 @main.command()
@@ -310,10 +337,24 @@ def serve(host: str, port: int, **options: Any) -> None:
 )
 @click.option(
     "--fixture-delay",
-    default=0.05,
+    default=None,
     type=click.FloatRange(0, 10),
+    help="Seconds the scraper waits before each page of reviews after the first  "
+    "[default: 0.05; 0.4 with --keep, to watch]",
+)
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="After the demo, keep the service and the workers running: print the dashboard's "
+    "address and keys, queue the demo apps again now and then, stop on Ctrl-C.",
+)
+@click.option(
+    "--rerun-every",
+    default=60.0,
+    type=click.FloatRange(0, 86400),
     show_default=True,
-    help="Seconds the scraper waits before each page of reviews after the first.",
+    help="With --keep: seconds for a round of the demo apps queued again, one at a time "
+    "(0: never).",
 )
 @click.option(
     "--log-level",
@@ -325,8 +366,10 @@ def serve(host: str, port: int, **options: Any) -> None:
 def demo(**options: Any) -> None:
     """Run the service (embedded store), a scraper worker on the shipped fixtures and an NLP
     worker in this process, add the demo apps and show their progress and summaries."""
-    from service.demo import DemoOptions, run_demo
+    from demo import DemoOptions, run_demo
 
+    if options["fixture_delay"] is None:
+        options["fixture_delay"] = 0.4 if options["keep"] else 0.05
     try:
         demo_options = DemoOptions.build(**options)
     except ValueError as exc:

@@ -60,6 +60,9 @@ HISTORY_INDEXES = [
     IndexModel([("job_id", 1), ("version", 1)], name="history_by_job", unique=True),
     # Runs that ended since a time, by event (stats, health, each worker's day).
     IndexModel([("event", 1), ("timestamp", 1)], name="history_by_event"),
+    # A day's rows in the order they were written: the daily report. (Not `timestamp` alone:
+    # the TTL index has that key, and two indexes may not share a key pattern.)
+    IndexModel([("timestamp", 1), ("_id", 1)], name="history_by_time"),
 ]
 KEY_INDEXES = [
     # Live keys by name: a name (a worker key's worker id) belongs to one live key at a time.

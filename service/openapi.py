@@ -19,13 +19,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import SecurityScheme
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
-from service import __version__, key_schemas, results_schemas, schedule_schemas, schemas
+from service import (
+    __version__,
+    key_schemas,
+    report_schemas,
+    results_schemas,
+    schedule_schemas,
+    schemas,
+)
 from service.access import PUBLIC, is_public, route_role
 from service.errors import error_response
 
 SCHEMA_PATH = "/schema"
 REF_TEMPLATE = "#/components/schemas/{name}"
-BODY_MODULES = (schemas, results_schemas, key_schemas, schedule_schemas)
+BODY_MODULES = (schemas, results_schemas, key_schemas, schedule_schemas, report_schemas)
 _COMPLETED = "review_queue_openapi_completed"
 
 

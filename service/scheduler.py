@@ -1,13 +1,16 @@
-"""Periodic work: expired leases go back to the queue without anyone's help, and recurring
+"""Periodic work: expired leases go back to the queue without anyone's help; recurring
 schedules that came due fire (on every replica; a compare-and-set makes each due time fire
-once: service/schedules.py)."""
+once: service/schedules.py); and the daily report of the day that just ended is stored at
+REVIEW_QUEUE_REPORT_TIME."""
 
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
+from service.reports import ReportStore
 from service.schedules import ScheduleStore
-from service.settings import Settings
+from service.settings import Settings, hour_and_minute
 from service.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -29,8 +32,25 @@ async def fire_due_schedules(schedules: ScheduleStore) -> None:
     await schedules.fire_due()
 
 
+async def store_daily_report(reports: ReportStore) -> None:
+    """Every replica may run this at the same moment: each replaces the date's one document."""
+    report = await reports.store_previous_day()
+    jobs = report["jobs"]
+    log.info(
+        "Daily report of %s stored: %d added, %d completed, %d failed",
+        report["date"],
+        jobs["added"],
+        jobs["completed"],
+        jobs["failed"],
+    )
+
+
 def start_scheduler(
-    store: JobStore, settings: Settings, schedules: ScheduleStore | None = None
+    store: JobStore,
+    settings: Settings,
+    *,
+    reports: ReportStore | None = None,
+    schedules: ScheduleStore | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.start()
@@ -56,5 +76,16 @@ def start_scheduler(
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
+        )
+    if reports is not None:
+        hour, minute = hour_and_minute(settings.report_time)
+        scheduler.add_job(
+            store_daily_report,
+            CronTrigger(hour=hour, minute=minute, timezone=settings.timezone),
+            args=[reports],
+            id="daily-report",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,  # a service that was busy or starting still stores it
         )
     return scheduler

@@ -26,6 +26,7 @@ LeaseToken = Annotated[str, Meta(min_length=1, max_length=200)]
 Progress = Annotated[float, Meta(ge=0, le=100, description="Percent done, 0..100")]
 Message = Annotated[str, Meta(max_length=10_000)]
 WorkStage = Literal["scraper", "nlp"]
+StageName = Literal["scraper", "nlp", "done"]
 StageFilter = Literal["scraper", "nlp", "done", "any"]
 StatusFilter = Literal["queued", "processing", "completed", "error", "cancelled", "any"]
 
@@ -346,6 +347,13 @@ def history_row(row: dict[str, Any]) -> HistoryRow:
         worker_id=row.get("worker_id"),
         error_message=row.get("error_message"),
     )
+
+
+class OldestWaiting(Struct):
+    """The job that has waited longest at each work stage (queued, backing off or not)."""
+
+    scraper: JobView | None
+    nlp: JobView | None
 
 
 class DeadLetterPage(Struct):

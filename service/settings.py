@@ -1,10 +1,23 @@
 """Service settings. The CLI (service/cli.py) fills them from flags and environment variables."""
 
+import re
 from dataclasses import dataclass
 
 from service.domain import RetryPolicy
 
 DEFAULT_DB = "review_queue"
+_TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def valid_report_time(value: str) -> bool:
+    return bool(_TIME_OF_DAY.match(value or ""))
+
+
+def hour_and_minute(value: str) -> tuple[int, int]:
+    matched = _TIME_OF_DAY.match(value)
+    if not matched:
+        raise ValueError(f"not a time of day (HH:MM): {value!r}")
+    return int(matched.group(1)), int(matched.group(2))
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,10 @@ class Settings:
     health_min_runs: int = 10
     # Seconds between sweeps that fire the recurring schedules that came due.
     schedule_interval: float = 10.0
+    # Seconds between keep-alive comments on an open event stream (GET /queue/events).
+    events_keepalive: float = 15.0
+    # When the daily report of the day that just ended is stored (HH:MM in `timezone`).
+    report_time: str = "00:05"
     # Testing aid: make every store call yield to the event loop, so races can interleave.
     yield_store_calls: bool = False
 

@@ -11,9 +11,9 @@ change that already happened). The indexes that serve every query are in
 import logging
 import random
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymongo
@@ -25,6 +25,7 @@ from service.clock import utcnow
 from service.db import PRIMARY, TRANSACTION_OPTIONS, resolve
 from service.domain import (
     INITIAL,
+    PRIORITIES,
     AlreadyClaimed,
     Event,
     JobNotFound,
@@ -47,6 +48,9 @@ CLAIM_ORDER = [("priority", -1), ("requested_at", 1), ("_id", 1)]
 CURRENT_FIRST = [("active", -1), ("requested_at", -1), ("_id", -1)]
 OLDEST_FIRST = [("requested_at", 1), ("_id", 1)]
 HISTORY_ORDER = [("version", 1)]
+WRITE_ORDER = [("_id", 1)]  # history rows by id: the events' order
+NO_TOKEN = {"lease_token": 0}  # history as anyone but its worker may see it
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ALL_STAGES = [stage.value for stage in Stage]
 ALL_STATUSES = [status.value for status in Status]
 
@@ -129,11 +133,61 @@ class JobStore:
         }
         return await self.jobs.find(query, sort=CLAIM_ORDER, limit=limit).to_list(None)
 
+    async def jobs_of_app(self, app_id: str, limit: int) -> list[Job]:
+        """The app's runs: its active one first, then the newest."""
+        return await self.jobs.find({"app_id": app_id}, sort=CURRENT_FIRST, limit=limit).to_list(
+            None
+        )
+
+    async def oldest_waiting(self, stage: Stage) -> Job | None:
+        """The queued job of a stage that was asked for first. The claim index gives that order
+        once its priority is spread over every value (a merge of one ordered scan each)."""
+        query = {"stage": stage, "status": Status.QUEUED, "priority": {"$in": list(PRIORITIES)}}
+        found = await self.jobs.find(query, sort=OLDEST_FIRST, limit=1).to_list(None)
+        return found[0] if found else None
+
     async def history_of(self, job_id: str) -> list[dict]:
         rows = await self.history.find({"job_id": job_id}, sort=HISTORY_ORDER).to_list(None)
         if not rows:
             await self.get(job_id)  # 404 for an unknown job; retention may have taken the rows
         return rows
+
+    async def history_after(
+        self,
+        after: ObjectId,
+        overlap: timedelta,
+        *,
+        app_id: str | None = None,
+        job_id: str | None = None,
+        stage: str | None = None,
+        page: int = 500,
+    ) -> AsyncIterator[dict]:
+        """History rows written from `overlap` before the row `after` on, by id, a page at a
+        time (the events a reconnecting client may have missed). One job's rows come from its
+        own history (few, in the order they happened)."""
+        start = after.generation_time - overlap
+        since = ObjectId.from_datetime(start) if start > EPOCH else ObjectId("0" * 24)
+        if job_id is not None:
+            rows = await self.history.find(
+                {"job_id": job_id}, sort=HISTORY_ORDER, projection=NO_TOKEN
+            ).to_list(None)
+            for row in rows:
+                if row["_id"] > since:
+                    yield row
+            return
+        query: dict[str, Any] = {"_id": {"$gt": since}}
+        if app_id is not None:
+            query["app_id"] = app_id
+        if stage is not None:
+            query["stage"] = stage
+        while True:
+            found = self.history.find(query, sort=WRITE_ORDER, limit=page, projection=NO_TOKEN)
+            rows = await found.to_list(None)
+            for row in rows:
+                yield row
+            if len(rows) < page:
+                return
+            query = {**query, "_id": {"$gt": rows[-1]["_id"]}}
 
     async def overview(self, *, limit: int, since: datetime) -> dict[str, Any]:
         """Active jobs oldest first; counts of what is active, by stage and status (a queued job
@@ -184,6 +238,15 @@ class JobStore:
             "stage": {"$in": ALL_STAGES},
             "finished_at": {"$gte": since},
         }
+
+    async def active_counts(self) -> dict[str, dict[str, int]]:
+        """Queued and processing jobs by stage and status (one aggregation over what is active)."""
+        counts: dict[str, dict[str, int]] = {}
+        for key, n in await self._group_count(
+            {"active": True}, {"stage": "$stage", "status": "$status"}
+        ):
+            counts.setdefault(key["stage"], {})[key["status"]] = n
+        return counts
 
     async def _group_count(self, match: dict, key: dict) -> list[tuple[Any, int]]:
         pipeline = [{"$match": match}, {"$group": {"_id": key, "n": {"$sum": 1}}}]

@@ -52,5 +52,7 @@ def test_help_names_the_environment_variable_of_every_setting():
         "REVIEW_QUEUE_HEALTH_MAX_BACKLOG",
         "REVIEW_QUEUE_HEALTH_MAX_FAILURE_SHARE",
         "REVIEW_QUEUE_HEALTH_MIN_RUNS",
+        "REVIEW_QUEUE_REPORT_TIME",
+        "REVIEW_QUEUE_EVENTS_KEEPALIVE",
     ):
         assert f"env var: {variable}" in shown, variable

@@ -4,13 +4,16 @@ unknown app's error."""
 
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 
+import httpx
 import pytest
 
-from service.demo import DEMO_APPS, UNKNOWN_APP
-from tests.serving import ROOT, process_env
+from demo import DEMO_APPS, UNKNOWN_APP
+from tests.serving import ROOT, log_text, process_env, start_process, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -117,3 +120,38 @@ def test_unknown_demo_apps_are_refused_before_anything_starts():
     )
     assert result.returncode == 2
     assert "not a fixture app: com.nope" in result.stderr
+
+
+def test_keep_leaves_the_service_up_with_a_dashboard_and_a_reader_key_until_ctrl_c():
+    keep = ["--keep", "--rerun-every", "2", "--fixture-delay", "0.05"]
+    proc = start_process([sys.executable, "-m", "service", "demo", *keep], {"COLUMNS": "200"})
+    try:
+        deadline = time.monotonic() + PROCESS_TIMEOUT
+        while "Press Ctrl-C to stop." not in log_text(proc):
+            assert proc.poll() is None, log_text(proc)
+            assert time.monotonic() < deadline, log_text(proc)
+            time.sleep(0.2)
+        output = log_text(proc)
+        # Said once the service is up (to watch the demo) and again once it is over.
+        assert output.count("Dashboard: http://127.0.0.1:") == 2
+        url = re.search(r"Dashboard: (http://127\.0\.0\.1:\d+)/dashboard", output)[1]
+        reader = re.search(r"reader key: +(\S+)", output)[1]
+        operator = re.search(r"operator key: +(\S+)", output)[1]
+        assert re.search(r"^Demo finished in [\d.]+s: 6 apps completed", output, re.M)
+        with httpx.Client(base_url=url, timeout=10) as http:
+            assert "review-queue-auth" in http.get("/dashboard").text
+            assert http.get("/auth/me").status_code == 401  # keys are required
+            me = http.get("/auth/me", headers={"Authorization": f"Bearer {reader}"}).json()
+            assert me["role"] == "reader"
+            role = http.get("/auth/me", headers={"X-API-Key": operator}).json()["role"]
+            assert role == "operator"
+            # The demo apps go round again by themselves: new runs keep coming.
+            first = http.get("/reports/daily/today", headers={"X-API-Key": reader}).json()
+            time.sleep(5)
+            later = http.get("/reports/daily/today", headers={"X-API-Key": reader}).json()
+            assert later["jobs"]["added"] > first["jobs"]["added"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert "Stopped (interrupted by SIGINT)" in log_text(proc)
+    finally:
+        stop_process(proc)

@@ -14,7 +14,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from service.demo import DEMO_APPS
+from demo import DEMO_APPS
 from tests.app_store_feed import serving_app_store
 from tests.serving import ROOT, log_tail, running_service, start_process, stop_process
 

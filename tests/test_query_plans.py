@@ -10,12 +10,14 @@ drive (so a new route cannot dodge the check). With TEST_MONGODB_URI the same qu
 also explained by the real server: no SORT stage and no COLLSCAN.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from litestar.testing import AsyncTestClient
 from pymongo import IndexModel
 
@@ -86,6 +88,23 @@ BUDGETS: dict[str, Budget] = {
     # A key's first request looks it up (an admin key from the settings never is); later ones
     # find it in the cache: no round trip.
     "GET /auth/me": lambda *_: 1,
+    # The replay after a Last-Event-ID: one query per 500 history rows (one job's: one query).
+    # Without Last-Event-ID the stream reads nothing; live events cost no round trip.
+    "GET /queue/events": lambda *_: 1,
+    "GET /reports/daily": lambda *_: 1,
+    "GET /queue/oldest-waiting": lambda *_: 2,  # one per work stage
+    "GET /apps/{app_id}/jobs": lambda *_: 1,
+    # The dashboard's page and its files hold no data: no command at all.
+    "GET /dashboard": lambda *_: 0,
+    "GET /dashboard/assets/{file_path:path}": lambda *_: 0,
+    # Stored: its lookup. Today: the day's rows, the active counts, the summaries of the apps
+    # completed. A past day computed: its lookup, the day's rows, the jobs that may have been
+    # waiting at its end (active now; finished since), the history of those jobs and of those
+    # measured from an earlier row, the summaries, the upsert. Each `$in` query takes 100 ids:
+    # every further 100 jobs or apps adds one.
+    "GET /reports/daily/{date}": lambda _, report: {"stored": 1, "today": 3, "computed": 7}[
+        report["source"]
+    ],
 }
 ADMIN_KEY = "plan-admin-" + "k" * 32
 LIFECYCLE_BUDGET = 11  # add, claim, finish the scraper stage, claim, complete
@@ -142,12 +161,69 @@ class Driver:
         kwargs["headers"] = headers
         response = await self.http.request(method, url, **kwargs)
         assert response.status_code == expect, (route, url, response.text)
-        json_answer = response.headers["content-type"].startswith("application/json")
+        json_answer = response.headers.get("content-type", "").startswith("application/json")
         body = response.json() if json_answer else response.text
         commands = self.database.commands[before:]
         budget = BUDGETS[route](kwargs.get("json") or {}, body) if budgeted else None
         self.run.steps.append(Step(route, response.status_code, commands, budget))
         return body
+
+    async def stream(self, route: str, url: str, headers: dict[str, str]) -> bytes:
+        """GET an event stream until it goes live (its replay is over), then disconnect; its
+        commands are recorded like any other route's."""
+        before = len(self.database.commands)
+        received = await asyncio.to_thread(
+            self.http.blocking_portal.call,
+            read_until_live,
+            self.http.app,
+            url,
+            {"Authorization": f"Bearer {ADMIN_KEY}", **headers},
+        )
+        commands = self.database.commands[before:]
+        self.run.steps.append(Step(route, 200, commands, BUDGETS[route]({}, received)))
+        return received
+
+
+async def read_until_live(app: Any, url: str, headers: dict[str, str]) -> bytes:
+    """Call the ASGI app with a GET of `url`; the client hangs up once ': live' has come."""
+    path, _, query = url.partition("?")
+    live = asyncio.Event()
+    body: list[bytes] = []
+    asked = False
+
+    async def receive() -> dict:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await live.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, message
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if b": live" in b"".join(body):
+                live.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "extensions": {},
+    }
+    await asyncio.wait_for(app(scope, receive, send), 10)
+    return b"".join(body)
 
 
 async def drive_every_route(driver: Driver, app: Any) -> None:
@@ -306,6 +382,37 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("GET /queue/stats", "/queue/stats")
     await call("GET /workers", "/workers")
     await call("GET /metrics", "/metrics")
+    waiting = await call("GET /queue/oldest-waiting", "/queue/oldest-waiting")
+    assert waiting["scraper"] is not None
+    runs = await call("GET /apps/{app_id}/jobs", "/apps/com.plan.a/jobs?limit=5")
+    assert len(runs) == 2 and runs[0]["status"] == "queued"  # the active run first
+    page = await call("GET /dashboard", "/dashboard")
+    assert "/dashboard/assets/app.js" in page
+    await call("GET /dashboard/assets/{file_path:path}", "/dashboard/assets/app.js")
+
+    # Events: a reconnect replays the history from shortly before its Last-Event-ID.
+    resume = {"Last-Event-ID": str(ObjectId())}
+    replayed = await driver.stream("GET /queue/events", "/queue/events", resume)
+    assert replayed.count(b"event: change") > 10
+    await driver.stream("GET /queue/events", "/queue/events?app_id=com.plan.a&stage=nlp", resume)
+    await driver.stream("GET /queue/events", f"/queue/events?job_id={job}", resume)
+    await driver.stream("GET /queue/events", "/queue/events", {})
+
+    # Reports: today so far; the scenario's day seen from tomorrow (computed, then stored).
+    await call("GET /reports/daily/{date}", "/reports/daily/today")
+    reports = app.state.reports
+    day = reports.today().isoformat()
+    real_report_clock = reports._clock
+    reports._clock = lambda: utcnow() + timedelta(days=1)
+    try:
+        computed = await call("GET /reports/daily/{date}", f"/reports/daily/{day}")
+        assert computed["source"] == "computed" and computed["backlog"]["total"] > 0
+        stored = await call("GET /reports/daily/{date}", f"/reports/daily/{day}")
+        assert stored["source"] == "stored"
+        await call("GET /reports/daily", "/reports/daily")
+        await call("GET /reports/daily", f"/reports/daily?before={day}")
+    finally:
+        reports._clock = real_report_clock
 
     await call("DELETE /auth/keys/{key_id}", f"/auth/keys/{worker['key_id']}")
 

@@ -31,6 +31,7 @@ from service.routes.deps import (
     body_or_header,
 )
 from service.routes.docs import BODY_ERRORS, errors
+from service.schemas import JobView, job_view
 
 RESULT_BODY_LIMIT = 8 * 1024 * 1024
 
@@ -114,6 +115,21 @@ class AppResultsController(Controller):
         return AnalysisStored(
             updated=updated, unknown_review_ids=unknown, summary_stored=data.summary is not None
         )
+
+    @get(
+        "/jobs",
+        opt=needs(Role.READER),
+        summary="The app's runs: its active job first, then the newest",
+        description="An app with no runs has an empty list.",
+        responses=errors(422),
+    )
+    async def runs(
+        self,
+        app_id: AppIdPath,
+        store: StoreDep,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> list[JobView]:
+        return [job_view(job) for job in await store.jobs_of_app(app_id, limit)]
 
     @get(
         "/summary",

@@ -35,6 +35,7 @@ from service.schemas import (
     Heartbeat,
     HistoryRow,
     JobView,
+    OldestWaiting,
     Overview,
     StageFilter,
     StatusFilter,
@@ -237,6 +238,21 @@ class QueueController(Controller):
         found = await store.overview(limit=limit, since=since)
         found["active_jobs"] = [job_view(j) for j in found["active_jobs"]]
         return Overview(timestamp=iso(now), **found)
+
+    @get(
+        "/oldest-waiting",
+        opt=needs(Role.READER),
+        summary="The job that has waited longest at each work stage",
+        description="Queued jobs only (a job backing off after a failure included: its "
+        "available_at says when it may run); null for a stage with none.",
+        responses=errors(bad_request=False),
+    )
+    async def oldest_waiting(self, store: StoreDep) -> OldestWaiting:
+        scraper = await store.oldest_waiting(Stage.SCRAPER)
+        nlp = await store.oldest_waiting(Stage.NLP)
+        return OldestWaiting(
+            scraper=job_view(scraper) if scraper else None, nlp=job_view(nlp) if nlp else None
+        )
 
     @get(
         "/jobs/{job_id:str}", opt=needs(Role.READER), summary="One job", responses=errors(404, 422)

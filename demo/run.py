@@ -3,7 +3,7 @@
 It starts the service on the embedded store (uvicorn as an asyncio task), a scraper worker on
 the fixtures source and an NLP worker (tasks too: the real queue_client Worker, talking HTTP to
 the service), adds the demo apps and one app the fixtures do not know, shows their progress
-(demo_view.py) and ends with the overview and each app's summary. It exits 0 when every demo
+(demo/view.py) and ends with the overview and each app's summary. It exits 0 when every demo
 app completed and the unknown one became a dead letter, 1 otherwise (or on a timeout), and
 128 + N after signal N.
 """
@@ -24,12 +24,13 @@ import uvicorn
 from rich.console import Console
 from rich.logging import RichHandler
 
+from demo.view import DemoView, Outcome
 from queue_client.client import QueueClient
 from queue_client.errors import ServiceError, ServiceUnavailableError
 from queue_client.worker import Worker
 from scraper_worker.sources import fixture_app_ids
 from service.app import create_app
-from service.demo_view import DemoView, Outcome
+from service.server import Server
 from service.settings import Settings
 
 DEMO_APPS = tuple(fixture_app_ids())  # the apps whose reviews the package ships
@@ -57,6 +58,9 @@ class DemoOptions:
     fixture_delay: float = 0.05
     poll_interval: float = 0.25
     log_level: str = "WARNING"
+    keep: bool = False
+    # With `keep`: seconds for a round of the demo apps queued again, one at a time (0: never).
+    rerun_every: float = 60.0
 
     @classmethod
     def build(
@@ -121,7 +125,9 @@ async def _demo(options: DemoOptions, view: DemoView) -> int:
             admin_key = secrets.token_urlsafe(32)
             url = await stack.enter_async_context(_serving(options.port, admin_key))
             view.started(url)
-            keys = await _create_keys(url, admin_key)
+            keys = await _create_keys(url, admin_key, keep=options.keep)
+            if options.keep:
+                view.dashboard(url, keys)
             workers = await stack.enter_async_context(_running_workers(url, options, keys))
             client = QueueClient(url, api_key=keys["demo-app-team"], retry_for=CLIENT_RETRY_FOR)
             stack.push_async_callback(client.aclose)
@@ -133,6 +139,12 @@ async def _demo(options: DemoOptions, view: DemoView) -> int:
             with view.live():
                 jobs = await _watch(client, options, view, stop, deadline)
             outcome = await _outcome(client, options, jobs, stop, started)
+            kept = options.keep and not stop.event.is_set()
+            if kept:
+                outcome.elapsed, outcome.kept = time.monotonic() - started, True
+                view.report(outcome)
+                view.keeping(url, keys, options.rerun_every)
+                await _keep_running(client, options, stop)
             view.shutting_down()
             shutdown_started = time.monotonic()
         outcome.shutdown_seconds = time.monotonic() - shutdown_started
@@ -140,10 +152,33 @@ async def _demo(options: DemoOptions, view: DemoView) -> int:
     finally:
         for signum in wired:
             loop.remove_signal_handler(signum)
+    if kept:
+        # Ctrl-C is how a kept demo ends: its exit code is the demo's own outcome.
+        view.stopped(stop.reason, outcome.shutdown_seconds)
+        return 0 if outcome.ok else 1
     view.report(outcome)
     if stop.signal is not None:
         return 128 + stop.signal
     return 0 if outcome.ok else 1
+
+
+async def _keep_running(client: QueueClient, options: DemoOptions, stop: _Stop) -> None:
+    """Until `stop`: queue the demo apps again, one at a time, a round every `rerun_every`
+    seconds, so that the dashboard always has something moving."""
+    pause = options.rerun_every / max(1, len(options.apps)) if options.rerun_every else None
+    turn = 0
+    while not stop.event.is_set():
+        with suppress(TimeoutError):
+            async with asyncio.timeout(pause):
+                await stop.event.wait()
+        if stop.event.is_set():
+            return
+        app_id = options.apps[turn % len(options.apps)]
+        turn += 1
+        try:
+            await client.add(app_id, force=True)
+        except (ServiceError, ServiceUnavailableError) as exc:
+            log.warning("Could not queue %s again: %s", app_id, exc)
 
 
 def _on_signal(stop: _Stop, signum: int) -> None:
@@ -153,7 +188,7 @@ def _on_signal(stop: _Stop, signum: int) -> None:
 # The service
 
 
-class _Server(uvicorn.Server):
+class _Server(Server):
     def capture_signals(self):  # the demo handles SIGINT/SIGTERM itself
         return nullcontext()
 
@@ -207,14 +242,17 @@ async def _wait_healthy(url: str, server: asyncio.Task) -> None:
 # Keys: the demo sets access up as a team would, with its admin key
 
 DEMO_KEYS = {"demo-app-team": "client", "demo-scraper-1": "worker", "demo-nlp-1": "worker"}
+# With --keep, keys for a person at the dashboard: one that reads, one that may also requeue.
+DASHBOARD_KEYS = {"demo-reader": "reader", "demo-operator": "operator"}
 
 
-async def _create_keys(url: str, admin_key: str) -> dict[str, str]:
+async def _create_keys(url: str, admin_key: str, *, keep: bool = False) -> dict[str, str]:
     """A key per part of the demo (a worker key's name is its worker id): {name: key}."""
     created = {}
     headers = {"Authorization": f"Bearer {admin_key}"}
+    wanted = {**DEMO_KEYS, **(DASHBOARD_KEYS if keep else {})}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as http:
-        for name, role in DEMO_KEYS.items():
+        for name, role in wanted.items():
             answer = await http.post("/auth/keys", json={"name": name, "role": role})
             if answer.status_code != 201:
                 raise DemoError(f"could not create the demo's {name} key: {answer.text}")

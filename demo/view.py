@@ -38,6 +38,7 @@ class Outcome:
     interrupted: bool = False
     elapsed: float = 0.0
     shutdown_seconds: float = 0.0
+    kept: bool = False  # --keep: the service stays up after this report
 
     @property
     def ok(self) -> bool:
@@ -107,6 +108,29 @@ class DemoView:
             line.append(f"  {detail}")
         self.console.print(line, soft_wrap=True)
 
+    def dashboard(self, url: str, keys: dict[str, str]) -> None:
+        """Where to watch it (--keep), said as soon as the service is up."""
+        print_ = partial(self.console.print, soft_wrap=True)
+        print_(f"[bold]Dashboard:[/] {url}/dashboard")
+        print_(f"  reader key:   {keys['demo-reader']}")
+        print_(f"  operator key: {keys['demo-operator']}  (may also requeue and cancel)")
+
+    def keeping(self, url: str, keys: dict[str, str], rerun_every: float) -> None:
+        print_ = partial(self.console.print, soft_wrap=True)
+        print_()
+        print_("[bold]The service keeps running[/] (--keep): open the dashboard and paste a key.")
+        self.dashboard(url, keys)
+        if rerun_every:
+            print_(
+                f"  The demo apps are queued again, one at a time, a round every "
+                f"{rerun_every:g}s: watch them move."
+            )
+        print_("Press Ctrl-C to stop.")
+
+    def stopped(self, reason: str | None, shutdown_seconds: float) -> None:
+        why = f" ({reason})" if reason else ""
+        self.console.print(f"Stopped{why}, shutdown {shutdown_seconds:.1f}s.", soft_wrap=True)
+
     def shutting_down(self) -> None:
         self.console.print("Stopping the workers and the service ...")
 
@@ -136,7 +160,9 @@ class DemoView:
             print_(_error_block(self.unknown_app, outcome.jobs[self.unknown_app]))
         print_()
         print_ = partial(self.console.print, soft_wrap=True)
-        timing = f"in {outcome.elapsed:.1f}s (shutdown {outcome.shutdown_seconds:.1f}s)"
+        timing = f"in {outcome.elapsed:.1f}s"
+        if not outcome.kept:
+            timing += f" (shutdown {outcome.shutdown_seconds:.1f}s)"
         if outcome.ok:
             failed = f"; {self.unknown_app} failed as expected" if self.unknown_app else ""
             print_(
