@@ -27,6 +27,7 @@ from rich.logging import RichHandler
 from demo.view import DemoView, Outcome
 from queue_client.client import QueueClient
 from queue_client.errors import ServiceError, ServiceUnavailableError
+from queue_client.options import installed_version
 from queue_client.worker import Worker
 from scraper_worker.sources import fixture_app_ids
 from service.app import create_app
@@ -270,6 +271,7 @@ async def _running_workers(
     """A scraper worker on the fixtures source and an NLP worker, as tasks of this loop;
     yields {name: task}. On exit each is stopped (graceful, then handed back) and awaited."""
     from nlp_worker.analysis import get_analyzer
+    from nlp_worker.languages import SUPPORTED
     from nlp_worker.processor import STAGE as NLP_STAGE
     from nlp_worker.processor import process_nlp_job
     from scraper_worker.processor import STAGE as SCRAPER_STAGE
@@ -279,15 +281,22 @@ async def _running_workers(
     # Load the models in a thread meanwhile (thread-safe: the first NLP job waits for it).
     loading = asyncio.create_task(asyncio.to_thread(get_analyzer))
     common = {"grace_seconds": WORKER_GRACE, "idle_poll_max": 0.5}
+    said = {"worker_version": installed_version()}  # what GET /workers shows of each
+    languages = [f"lang:{code}" for code in SUPPORTED]
     workers = {
         "scraper worker": Worker(
-            QueueClient(url, api_key=keys["demo-scraper-1"]),
+            QueueClient(
+                url, api_key=keys["demo-scraper-1"], capabilities=["source:fixtures"], **said
+            ),
             SCRAPER_STAGE,
             make_processor(FixtureSource(delay=options.fixture_delay)),
             **common,
         ),
         "NLP worker": Worker(
-            QueueClient(url, api_key=keys["demo-nlp-1"]), NLP_STAGE, process_nlp_job, **common
+            QueueClient(url, api_key=keys["demo-nlp-1"], capabilities=languages, **said),
+            NLP_STAGE,
+            process_nlp_job,
+            **common,
         ),
     }
     tasks = {name: asyncio.create_task(w.run(), name=name) for name, w in workers.items()}
