@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -41,6 +42,25 @@ from service.store import JobStore
 from service.workers import WorkerRegistry
 
 log = logging.getLogger("service")
+
+# Dependencies the handlers take (`store: StoreDep` ...) -> what lifespan put in app.state.
+FROM_STATE = {
+    "store": "store",
+    "results": "results",
+    "keys": "key_store",  # not `keys`: State is a mapping, and that is its method
+    "workers": "workers",
+    "metrics": "metrics",
+    "schedules": "schedules",
+    "events": "events",
+    "reports": "reports",
+}
+
+
+def _from_state(attribute: str) -> Provide:
+    def provide(state: State) -> Any:
+        return getattr(state, attribute)
+
+    return Provide(provide, sync_to_thread=False)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -94,35 +114,11 @@ def create_app(settings: Settings) -> Litestar:
             stack.callback(scheduler.shutdown, wait=False)
             yield
 
-    def provide_store(state: State) -> JobStore:
-        return state.store
-
-    def provide_results(state: State) -> ResultStore:
-        return state.results
-
     def provide_operator(state: State) -> OperatorActions:
         return OperatorActions(state.store)
 
     def provide_settings() -> Settings:
         return settings
-
-    def provide_keys(state: State) -> KeyStore:
-        return state.key_store
-
-    def provide_workers(state: State) -> WorkerRegistry:
-        return state.workers
-
-    def provide_metrics(state: State) -> QueueMetrics:
-        return state.metrics
-
-    def provide_schedules(state: State) -> ScheduleStore:
-        return state.schedules
-
-    def provide_events(state: State) -> EventHub:
-        return state.events
-
-    def provide_reports(state: State) -> ReportStore:
-        return state.reports
 
     middleware = [AllowEveryMethod()]
     if settings.auth_required:
@@ -148,16 +144,9 @@ def create_app(settings: Settings) -> Litestar:
             health,
         ],
         dependencies={
-            "store": Provide(provide_store, sync_to_thread=False),
-            "results": Provide(provide_results, sync_to_thread=False),
+            **{name: _from_state(attribute) for name, attribute in FROM_STATE.items()},
             "operator": Provide(provide_operator, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
-            "keys": Provide(provide_keys, sync_to_thread=False),
-            "workers": Provide(provide_workers, sync_to_thread=False),
-            "metrics": Provide(provide_metrics, sync_to_thread=False),
-            "schedules": Provide(provide_schedules, sync_to_thread=False),
-            "events": Provide(provide_events, sync_to_thread=False),
-            "reports": Provide(provide_reports, sync_to_thread=False),
         },
         lifespan=[lifespan],
         guards=[require_role, require_json],

@@ -44,3 +44,13 @@ def settings(backend: str) -> Iterator[Settings]:
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def connection(settings: Settings):
+    """The store's database connection itself, for tests of the store classes."""
+    from service.db import connect
+
+    conn = await connect(settings)
+    yield conn
+    await conn.close()

@@ -1,6 +1,21 @@
-"""Small steps of the seed's worker flow, shared by the API tests."""
+"""Small steps of the seed's worker flow, shared by the API tests; and a clock to move by
+hand."""
 
+from datetime import UTC, datetime
 from typing import Any
+
+START = datetime(2025, 4, 20, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock a test moves itself: `clock.now += timedelta(seconds=11)`."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
 
 JSON = {"Content-Type": "application/json"}  # what every POST and PUT sends, with a body or not
 

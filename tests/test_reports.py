@@ -13,36 +13,26 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.cli import main
-from service.db import connect
 from service.domain import NLP_QUEUED, SCRAPER_ERROR, Stage, State, Status
 from service.reports import ReportStore, day_bounds, percentiles
 from service.results import ResultStore
 from service.scheduler import start_scheduler, store_daily_report
 from service.store import JobStore
+from tests import helpers
 
 ZONE = "Europe/Berlin"  # UTC+2 in April: the day is not the UTC day
 DAY = date(2025, 4, 20)
 DONE = State(Stage.DONE, Status.COMPLETED)
 
 
-class Clock:
+class Clock(helpers.Clock):
     def __init__(self) -> None:
-        self.now = datetime(2025, 4, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(datetime(2025, 4, 1, tzinfo=UTC))
 
     def local(self, day: date, hour: int, minute: int = 0, second: int = 0) -> None:
         """Set the time to a local time of `day` in ZONE."""
         at = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=ZoneInfo(ZONE))
         self.now = at.astimezone(UTC)
-
-
-@pytest.fixture
-async def connection(settings):
-    conn = await connect(settings)
-    yield conn
-    await conn.close()
 
 
 @pytest.fixture

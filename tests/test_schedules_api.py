@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.clock import iso
+from tests import helpers
 from tests.conftest import backend_settings
 from tests.helpers import claim, update
 
@@ -30,13 +31,7 @@ def day(n: int, hour: int, minute: int = 0, zone: str = "UTC") -> datetime:
     return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
+class Clock(helpers.Clock):
     def at(self, when: datetime) -> None:
         self.now = when
 

@@ -5,24 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.clock import as_utc
-from service.db import connect
 from service.domain import NLP_QUEUED, SCRAPER_ERROR, LeaseLost, RetryPolicy, Stage
 from service.store import JobStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 4, 20, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-async def connection(settings):
-    conn = await connect(settings)
-    yield conn
-    await conn.close()
+from tests.helpers import Clock
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ With TEST_MONGODB_URI pointing at a replica set, the last test checks the same o
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,6 +27,7 @@ from service.domain import DONE_COMPLETED, NLP_QUEUED, SCRAPER_ERROR, Stage
 from service.settings import Settings
 from service.store import JobStore
 from tests.conftest import REAL_MONGODB_URI
+from tests.helpers import Clock
 from tests.recording import NOT_GIVEN, WRITES, Command, RecordingDatabase
 
 
@@ -67,14 +68,6 @@ class FakeClient:
 
     async def close(self) -> None:
         pass
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 4, 20, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
