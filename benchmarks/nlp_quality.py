@@ -148,7 +148,7 @@ def evaluate(items: list[Item], show_errors: bool = False) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("holdout", "test", "dev"), default="test")
+    parser.add_argument("--set", choices=("holdout", "validation", "test", "dev"), default="test")
     parser.add_argument("--limit", type=int, default=None, help="a slice of N reviews")
     parser.add_argument("--errors", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
