@@ -10,13 +10,16 @@ lexicon, MIT-licensed, which vaderSentiment ships). A file holds:
 
 Lists: `negators` (flip what follows in the clause), `negators_after` (flip what comes just
 before: German "gefällt mir nicht"), `contrast` ("but": the clause after weighs more),
-`concessive` ("though": its own clause weighs less),
-`past` ("used to", "früher": the good that follows is gone), `until` ("was great until":
-the good before it is gone), `no_longer` ("no longer", "nicht mehr": a negator that also
+`concessive` ("though": its own clause weighs less), `past` ("used to", "früher": the
+good that follows is gone), `was` ("was", "war", "era": praise after it in a sentence that
+then turns with a contrast is gone), `until` ("was great until": the good before it is
+gone), `no_longer` ("no longer", "nicht mehr": a negator that also
 marks a loss), `misrated` ("meant to give 5": the stars are a slip, ignore them),
-`diminishers` ("a bit": weaken what follows), `neutral` (phrases that say "neither good
-nor bad": "okay", "would like"), `intensifiers` (boost what follows), `stopwords` (not
-themes or keywords).
+`diminishers` ("a bit", "except for": weaken what follows), `neutral` (phrases that say
+"neither good nor bad": "okay", "would like", "please add"), `frequent` ("constantly",
+"every time": a complaint in their clause weighs more), `function` (what an app should do:
+"open", "load", "lädt"; negated, a failure), `intensifiers` (boost what follows),
+`stopwords` (not themes or keywords).
 Scripts without spaces (Japanese, Chinese) are matched by substring (`substring` flag).
 """
 
@@ -32,11 +35,14 @@ LISTS = (
     "contrast",
     "concessive",
     "past",
+    "was",
     "until",
     "no_longer",
     "misrated",
     "diminishers",
     "neutral",
+    "frequent",
+    "function",
     "intensifiers",
     "stopwords",
     "flags",
