@@ -85,7 +85,7 @@ LOW_STAR_PRAISE = 0.5
 DIMINISHER = 0.5
 MARKERS = (
     "negators", "negators_after", "contrast", "concessive", "past", "until", "no_longer",
-    "misrated", "diminishers", "neutral", "frequent", "was",
+    "misrated", "diminishers", "neutral", "frequent", "was", "caveat",
 )  # fmt: skip
 EMOJI = {
     "😍": 3.0, "🥰": 3.0, "❤": 2.5, "😊": 2.0, "😀": 2.0, "😁": 2.0, "😃": 2.0, "🙂": 1.0,
@@ -167,8 +167,8 @@ def combine(reading: Reading, rating: float | None) -> tuple[float, float]:
     if rating is None:
         return text_sum, zone
     stars = STAR_POINTS * rating / (1 + NEUTRAL_DAMP * reading.neutral)
-    if stars * text_sum < 0 and not (positive and blame):  # a one-sided text against them
-        stars *= OPPOSED
+    if stars * (positive - blame) < 0 and not (positive and blame):
+        stars *= OPPOSED  # a text that only praises or only blames, against the stars
     if reading.asks and not positive and not negative:
         stars *= ASK_ONLY
     if rating == 0:
@@ -220,13 +220,16 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
             hit.diminished = True
         if not hit.negated and _negated(hit, items, markers, lexicon):
             if hit.function:  # "won't even open", "lädt nicht", "没法登录"
-                hit.valence = FAILS
+                hit.valence = FAILS * (DIMINISHER if hit.diminished else 1.0)
             else:
                 hit.valence *= NEGATED_GOOD if hit.valence > 0 else NEGATED_BAD
         if hit.valence > 0 and _lost(hit, items, markers):
             hit.valence *= LOSS
         if hit.valence < 0 and any(items[f].clause == hit.clause for f in markers["frequent"]):
             hit.valence *= INTENSIFIER  # "crashes every time", "ständig"
+        if hit.valence < 0 and not hit.diminished and _after_caveat(hit, items, markers):
+            hit.valence *= DIMINISHER  # "my only complaint is that the widget is slow"
+            hit.diminished = True
     losses = len(markers["past"]) + len(markers["until"]) + len(markers["no_longer"])
     _weigh_sentences(hits, items, markers, tokens.questions)
     if low_stars and any(hit.valence < 0 for hit in hits):
@@ -291,6 +294,12 @@ def _match(
     if value:
         return 1, "valence", value
     return 1, None, 0.0
+
+
+def _after_caveat(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
+    return any(
+        index < hit.index and items[index].sentence == hit.sentence for index in markers["caveat"]
+    )
 
 
 def _negated(hit: _Hit, items: list, markers: dict[str, list[int]], lexicon: Lexicon) -> bool:
