@@ -67,6 +67,7 @@ NEUTRAL_DAMP = 0.5  # and weakens the stars: 1 / (1 + this per phrase)
 MIXED = 0.5  # a text with both praise and blame counts less
 THREE_MIXED = 0.3  # and less again beside three stars
 OPPOSED = 0.6  # stars against a text that only praises or only blames count this much
+CLEAR = 2.5  # ... from this much (one strong word), not below half of it
 ASK_ONLY = 0.15  # a review that only asks something: its stars count this much
 ZONE_SCALE = (1 - THRESHOLD**2) / THRESHOLD**2  # points at the zone's edge -> THRESHOLD
 NEGATION_WINDOW = 4
@@ -114,6 +115,7 @@ class _Hit:
     sentence: int
     negated: bool = False  # a phrase that holds its own negation ("doesn't work")
     function: bool = False  # what an app does ("open", "load"): negated, a failure
+    faint: bool = False  # a negated complaint ("not bad"): no more than faint praise
     diminished: bool = False  # "a bit slow": a caveat
 
 
@@ -160,15 +162,20 @@ def combine(reading: Reading, rating: float | None) -> tuple[float, float]:
     positive, negative = reading.positive, reading.negative
     text_sum = positive - negative
     blame = negative - reading.caveats  # a caveat ("a bit slow") does not make it two-sided
-    if positive and blame:  # a two-sided text is less sure of its side
-        mixed = MIXED + (THREE_MIXED if rating == 0 else 0.0)
+    if positive and blame:  # a two-sided text is less sure of its side, unless it turned
+        # on a contrast (then it said which side wins), and more so beside three stars
+        mixed = MIXED + THREE_MIXED if rating == 0 else 0.0 if reading.turned else MIXED
         text_sum *= max(0.0, 1 - mixed * min(positive, blame) / max(positive, blame))
     zone = DEAD_ZONE + NEUTRAL_ZONE * reading.neutral
     if rating is None:
         return text_sum, zone
     stars = STAR_POINTS * rating / (1 + NEUTRAL_DAMP * reading.neutral)
-    if stars * (positive - blame) < 0 and not (positive and blame):
-        stars *= OPPOSED  # a text that only praises or only blames, against the stars
+    direction = positive - blame
+    if stars * direction < 0 and not (positive and blame):
+        # a text that only praises or only blames, against the stars: once it is clear, they
+        # count less ("amazing app!" on one star is a slip; "lost 10 pounds" on five is not)
+        clear = min(1.0, max(0.0, 2 * abs(direction) / CLEAR - 1))
+        stars *= 1 - (1 - OPPOSED) * clear
     if reading.asks and not positive and not negative:
         stars *= ASK_ONLY
     if rating == 0:
@@ -183,7 +190,8 @@ class Reading:
     caveats: float  # the part of `negative` that was diminished ("a bit slow")
     neutral: int  # neutral phrases ("okay", "would like")
     misrated: bool  # the text says the stars are a slip
-    asks: bool  # every sentence a question (or no sentence but requests)
+    asks: bool  # every sentence a question
+    turned: bool = False  # praise and blame on the two sides of a contrast
 
 
 def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Reading:
@@ -222,6 +230,7 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
             if hit.function:  # "won't even open", "lädt nicht", "没法登录"
                 hit.valence = FAILS * (DIMINISHER if hit.diminished else 1.0)
             else:
+                hit.faint = hit.valence < 0  # "not bad": faint praise
                 hit.valence *= NEGATED_GOOD if hit.valence > 0 else NEGATED_BAD
         if hit.valence > 0 and _lost(hit, items, markers):
             hit.valence *= LOSS
@@ -231,7 +240,7 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
             hit.valence *= DIMINISHER  # "my only complaint is that the widget is slow"
             hit.diminished = True
     losses = len(markers["past"]) + len(markers["until"]) + len(markers["no_longer"])
-    _weigh_sentences(hits, items, markers, tokens.questions)
+    turned = _weigh_sentences(hits, items, markers, tokens.questions)
     if low_stars and any(hit.valence < 0 for hit in hits):
         for hit in hits:
             if hit.valence > 0:
@@ -241,7 +250,7 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
     caveats = -sum(hit.valence for hit in hits if hit.valence < 0 and hit.diminished)
     return Reading(
         positive, negative, caveats, len(markers["neutral"]), bool(markers["misrated"]),
-        _only_questions(tokens),
+        _only_questions(tokens), turned,
     )  # fmt: skip
 
 
@@ -334,7 +343,9 @@ def _lost(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
 
 def _weigh_sentences(
     hits: list[_Hit], items: list, markers: dict[str, list[int]], questions: frozenset[int]
-) -> None:
+) -> bool:
+    """Weigh each hit by its place in its sentence; whether the text turns on a contrast
+    ("great design, but it crashes"): then it has said which side wins."""
     contrast_at: dict[int, int] = {}
     for index in markers["contrast"]:
         contrast_at.setdefault(items[index].sentence, index)  # the first one counts
@@ -345,11 +356,26 @@ def _weigh_sentences(
         for hit in hits:
             if hit.index > index and items[index].clause == hit.clause:
                 hit.valence *= CONCESSIVE
+    turned = False
     for sentence, found in by_sentence.items():
         pivot = contrast_at.get(sentence)
+        if pivot is None and sentence + 1 in contrast_at:
+            first = contrast_at[sentence + 1]  # "Love it. But it crashes.": a turn across
+            if first == 0 or items[first - 1].sentence != items[first].sentence:
+                for hit in found:
+                    hit.valence *= BEFORE_CONTRAST
+                continue
         if pivot is not None:
-            for hit in found:
-                hit.valence *= BEFORE_CONTRAST if hit.index < pivot else AFTER_CONTRAST
+            before = any(hit.index < pivot for hit in found)
+            after = any(hit.index > pivot for hit in found)
+            if pivot == 0 or items[pivot - 1].sentence != items[pivot].sentence:
+                before = before or sentence - 1 in by_sentence
+            turned = turned or (before and after)
+            for hit in found:  # "not the best, but not bad either": faint praise stays faint
+                if hit.index < pivot:
+                    hit.valence *= BEFORE_CONTRAST
+                elif not hit.faint:
+                    hit.valence *= AFTER_CONTRAST
         elif any(h.valence > 0 for h in found) and any(
             h.valence < 0 and not h.diminished for h in found
         ):
@@ -359,3 +385,4 @@ def _weigh_sentences(
         if sentence in questions:
             for hit in found:
                 hit.valence *= QUESTION
+    return turned
