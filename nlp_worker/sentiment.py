@@ -226,12 +226,13 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
                         markers[name].append(i)
         i += span
 
+    functions = frozenset(hit.index for hit in hits if hit.function)
     for hit in hits:
         hit.valence *= INTENSIFIER if hit.index in intensified else 1.0
         if _diminished(hit, items, markers):
             hit.valence *= DIMINISHER
             hit.diminished = True
-        if not hit.negated and _negated(hit, items, markers, lexicon):
+        if not hit.negated and _negated(hit, items, markers, lexicon, functions):
             if hit.function:  # "won't even open", "lädt nicht", "没法登录"
                 hit.valence = FAILS * (DIMINISHER if hit.diminished else 1.0)
             else:
@@ -316,9 +317,22 @@ def _after_caveat(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool
     )
 
 
-def _negated(hit: _Hit, items: list, markers: dict[str, list[int]], lexicon: Lexicon) -> bool:
+def _negated(
+    hit: _Hit,
+    items: list,
+    markers: dict[str, list[int]],
+    lexicon: Lexicon,
+    functions: frozenset[int] = frozenset(),
+) -> bool:
+    """A negator shortly before it in its clause (up to the first function word after the
+    negator: "won't open since the update" negates the opening, not the update), or, in
+    German, Dutch and Japanese, shortly after."""
     for index in markers["negators"] + markers["no_longer"]:
-        if 0 < hit.index - index <= NEGATION_WINDOW and items[index].clause == hit.clause:
+        if (
+            0 < hit.index - index <= NEGATION_WINDOW
+            and items[index].clause == hit.clause
+            and not any(index < f < hit.index for f in functions)
+        ):
             return True
     after = markers["negators_after"]
     if lexicon.lists.get("negators_after"):  # "lädt nicht mehr", "werkt niet meer"
