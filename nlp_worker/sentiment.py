@@ -247,7 +247,7 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
             hit.diminished = True
     losses = len(markers["past"]) + len(markers["until"]) + len(markers["no_longer"])
     turned = _weigh_sentences(hits, items, markers, tokens.questions)
-    if low_stars and any(hit.valence < 0 for hit in hits):
+    if low_stars and not markers["misrated"] and any(hit.valence < 0 for hit in hits):
         for hit in hits:
             if hit.valence > 0:
                 hit.valence *= LOW_STAR_PRAISE
