@@ -122,6 +122,12 @@ def test_non_english_text_counts_not_just_the_stars():
     assert analyze_review(review("de", GERMAN, 1))["language"] == "de"
 
 
+def test_a_short_text_its_language_cannot_read_is_read_with_the_others():
+    # "Nul" is taken for Italian; French reads it
+    assert label("Nul", 3) == "negative"
+    assert label("Used it once", 5) == "positive"  # no lexicon reads it: the stars
+
+
 def test_without_a_rating_the_text_decides():
     assert label(SPANISH, None) == "positive"
     assert label("Terrible, crashes all the time", None) == "negative"
