@@ -9,15 +9,19 @@ found is adjusted by what stands around it:
   had a crash"; German, Dutch and Japanese also just after: "gefällt mir nicht") flips it,
   a bad word more softly than a good one ("not bad" is only mildly good); what an app
   should do ("open", "lädt", "登录": the `function` list) is a failure when negated
-  ("won't even open", "lädt nicht mehr");
+  ("won't even open", "lädt nicht mehr"), and the negation stops there ("won't open since
+  the update" does not negate "since the update");
 * intensifiers ("very", "really") right before it make it stronger, and a complaint in a
   clause that says how often ("constantly", "every time", "ständig") weighs more;
 * contrast: in a sentence with "but" (aber, pero, mais ...) what comes before weighs half,
-  what comes after one and a half ("great design but crashes every time" is a complaint);
+  what comes after one and a half ("great design but crashes every time" is a complaint;
+  a sentence that starts with "But" turns the one before it); a negated complaint after
+  it stays faint ("not the best, but not bad either");
   a concession ("though", "aunque", "obwohl") weakens its own clause instead ("really
   useful, though the colours are dull" is praise);
-* diminishers ("a bit", "un peu", "etwas", "except for") shortly before it make it weaker:
-  a caveat, which does not make a text two-sided;
+* diminishers ("a bit", "un peu", "etwas", "except for") shortly before it, and a caveat
+  ("my only complaint", "le seul bémol") anywhere before it in its sentence, make it
+  weaker: a caveat, which does not make a text two-sided;
 * loss: beside "used to" / "früher" / "antes" (in the same sentence), before "until",
   under "no longer" / "nicht mehr", and after "was" in a sentence that then turns ("it
   was good, but since the update ..."), a good word means something good that is gone;
@@ -25,7 +29,8 @@ found is adjusted by what stands around it:
 * a sentence that praises and complains (more than "a bit") without a contrast word
   ("Great, another update that deletes my notes") counts its praise at half: sarcasm and
   complaints wrapped in politeness are far more common in reviews than the reverse;
-* with one or two stars, praise beside a complaint counts at half again;
+* with one or two stars, praise beside a complaint counts at half again (unless the text
+  says the stars were a slip);
 * questions weigh less ("does it work offline?"); neutral phrases ("it's okay", "would
   like", "please add", "es normal") say that the text is neither good nor bad.
 
@@ -35,13 +40,17 @@ With the stars
 --------------
 The text and the stars are weighed as points. The text's points are `P - B`, counted less
 when the text is two-sided (both praise and blame beyond caveats: by MIXED times the
-smaller over the larger, more beside three stars). The stars' points are
+smaller over the larger), unless it turned on a contrast, which says which side wins;
+beside three stars always, and more (THREE_MIXED). The stars' points are
 `STAR_POINTS * (score - 3) / 2`: five stars weigh about as much as one strong word, so one
 word against them does not turn them, two do ("worst update ever, please fix" on five
-stars is negative); they count less against a text that only praises or only blames
-(OPPOSED: "amazing app!" on one star is a slip of the thumb), less for each neutral phrase,
+stars is negative); they count less against a text that only praises or only blames, once
+it is clear (OPPOSED from CLEAR points, none below half of that: "amazing app!" on one
+star is a slip of the thumb, "I lost 10 pounds" on five is not), less per neutral phrase,
 and hardly at all for a review that only asks something ("how do I change the language?").
-A text that says the stars were a slip ("meant to give five") drops them. The label is
+A text that says the stars were a slip ("meant to give five") drops them. The same weights
+hold in every language: where a lexicon knows fewer words, the text finds less to say and
+the stars decide more often, which is the weight they should have there. The label is
 neutral while the points are within the dead zone (DEAD_ZONE, wider by THREE_STARS for a
 three-star review and by NEUTRAL_ZONE per neutral phrase: a three-star review is neutral
 unless its text is clearly one-sided), positive or negative beyond it. The compound maps
