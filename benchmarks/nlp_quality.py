@@ -1,10 +1,26 @@
 """How good the NLP analysis is, on reviews written and labelled for the purpose.
 
-    .venv/bin/python -m benchmarks.nlp_quality [--set test|dev] [--limit N] [--errors]
+    .venv/bin/python -m benchmarks.nlp_quality [--set holdout|validation|test|dev]
+                                               [--limit N] [--errors]
 
-benchmarks/data/{dev,test}.tsv: `lang, score, label, text`, one review a line, labelled by
-what a person reading it would say (positive, neutral, negative), before any tuning. The
-analysis was tuned on dev.tsv only; test.tsv is held out and is what the figures report.
+benchmarks/data/*.tsv: `lang, score, label, text`, one review a line, each labelled by what
+a person reading it (text and stars) would say: positive, neutral or negative. Four sets,
+used differently, so that the figures can be read for what they are:
+
+* dev.tsv (160) and test.tsv (270): written with the first analyser. The analysis was tuned
+  while looking at both (their misses were read and fixed; the second round also read some
+  330 reviews written on the fly to probe the lexicons, and the demo apps' reviews), so
+  they are tuning data: their figures show what was fixed, not how the analysis does on
+  text it has not seen.
+* validation.tsv (300, 11 languages, 18% of them with stars that disagree with the text):
+  written by the maintainer of the second analyser before changing it, and used to
+  measure, not to fix single reviews: its list of misses was never read (early on, about
+  ten of its sentences were run one by one to check how a language is cut into words,
+  which led to general fixes), so its figures are closer to unseen text, but its author
+  also wrote the lexicons.
+* holdout.tsv (340, 11 languages, hard cases included): written by someone who saw neither
+  the analyser nor the other sets, and measured once, after the work. It is the default
+  and the set the README's figures come from; do not read it or tune on it.
 
 Printed: sentiment macro-F1 for English and for the other languages together, beside the
 same for the star rating alone (1-2 negative, 3 neutral, 4-5 positive); language accuracy
@@ -24,6 +40,7 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 LABELS = ("positive", "neutral", "negative")
 SPEED_ROUNDS = 5
+SETS = ("holdout", "validation", "test", "dev")
 
 
 @dataclass(frozen=True)
@@ -146,12 +163,16 @@ def evaluate(items: list[Item], show_errors: bool = False) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("holdout", "test", "dev"), default="test")
+    parser.add_argument("--set", choices=SETS, default="holdout", help="holdout by default")
     parser.add_argument("--limit", type=int, default=None, help="a slice of N reviews")
     parser.add_argument("--errors", action="store_true", help="list every miss")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     print(f"NLP quality on benchmarks/data/{args.set}.tsv")
     for line in evaluate(load(args.set, args.limit), args.errors):
         print(line)

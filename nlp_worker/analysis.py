@@ -8,6 +8,8 @@ per process by `get_analyzer()`.
 * sentiment: sentiment.py, with the lexicon of the review's language and its star rating;
   a review in no supported language (or none detected) is scored with the English lexicon
   when it has letters the English way (emoji, a word or two) and otherwise by its stars;
+  a text under SHORT_TEXT characters that its language's lexicon cannot read at all ("Genial"
+  taken for English) is read with the others, if those that can read it agree;
 * keywords: keywords.py.
 """
 
@@ -18,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nlp_worker import keywords as kw
-from nlp_worker.languages import SUPPORTED, LanguageDetection
+from nlp_worker.languages import SHORT_TEXT, SUPPORTED, LanguageDetection
 from nlp_worker.lexicon import load
-from nlp_worker.sentiment import label_for, rating_compound, score
+from nlp_worker.sentiment import Sentiment, label_for, rating_compound, score
 from nlp_worker.text import tokenize
 
 __all__ = [
@@ -45,8 +47,24 @@ class Analyzer:
         lexicon = self.lexicons[language or "en"]
         tokens = tokenize(text, lexicon)
         sentiment = score(tokens, lexicon, stars)
+        if not sentiment.evidence and len(text.strip()) < SHORT_TEXT:
+            sentiment = self._short_text(text, stars, language or "en") or sentiment
         words = kw.keywords(kw.runs(tokens, lexicon)) if language else []
         return {"sentiment": sentiment.as_dict(), "language": language, "keywords": words}
+
+    def _short_text(self, text: str, stars: Any, tried: str) -> Sentiment | None:
+        """A word or two that the detected language's lexicon cannot read ("Genial",
+        "Nulle" taken for English): read with every other lexicon, and if those that can
+        read it agree on its side, the reading that says most."""
+        found = []
+        for code, lexicon in self.lexicons.items():
+            if code != tried:
+                sentiment = score(tokenize(text, lexicon), lexicon, stars)
+                if sentiment.evidence:
+                    found.append(sentiment)
+        if not found or len({sentiment.text > 0 for sentiment in found}) > 1:
+            return None
+        return max(found, key=lambda sentiment: sentiment.evidence)
 
     def analyze_review(self, review: Mapping[str, Any]) -> dict[str, Any]:
         """The ReviewAnalysis the service stores for one review."""

@@ -7,16 +7,21 @@ lexicon, MIT-licensed, which vaderSentiment ships). A file holds:
     @negators not no never ...         a list: space-separated, "_" joins a phrase
     worst -3.1                         a word or phrase and its valence (-4..4)
     crash* -2.2                        "*": any word that starts so (crashes, crashed ...)
+    *fehler -1.6                       "*" first: a compound that ends so (Ladefehler)
 
 Lists: `negators` (flip what follows in the clause), `negators_after` (flip what comes just
 before: German "gefällt mir nicht"), `contrast` ("but": the clause after weighs more),
-`concessive` ("though": its own clause weighs less),
-`past` ("used to", "früher": the good that follows is gone), `until` ("was great until":
-the good before it is gone), `no_longer` ("no longer", "nicht mehr": a negator that also
+`concessive` ("though": its own clause weighs less), `past` ("used to", "früher": the
+good that follows is gone), `was` ("was", "war", "era": praise after it in a sentence that
+then turns with a contrast is gone), `until` ("was great until": the good before it is
+gone), `no_longer` ("no longer", "nicht mehr": a negator that also
 marks a loss), `misrated` ("meant to give 5": the stars are a slip, ignore them),
-`diminishers` ("a bit": weaken what follows), `neutral` (phrases that say "neither good
-nor bad": "okay", "would like"), `intensifiers` (boost what follows), `stopwords` (not
-themes or keywords).
+`diminishers` ("a bit", "except for": weaken what follows), `caveat` ("my only
+complaint": weaken the complaints after it in the sentence), `neutral` (phrases that say
+"neither good nor bad": "okay", "would like", "please add"), `frequent` ("constantly",
+"every time": a complaint in their clause weighs more), `function` (what an app should do:
+"open", "load", "lädt"; negated, a failure), `intensifiers` (boost what follows),
+`stopwords` (not themes or keywords).
 Scripts without spaces (Japanese, Chinese) are matched by substring (`substring` flag).
 """
 
@@ -32,16 +37,21 @@ LISTS = (
     "contrast",
     "concessive",
     "past",
+    "was",
     "until",
     "no_longer",
     "misrated",
     "diminishers",
+    "caveat",
     "neutral",
+    "frequent",
+    "function",
     "intensifiers",
     "stopwords",
     "flags",
 )
 MAX_PHRASE_WORDS = 5
+MIN_HEAD = 3  # letters before a suffix entry: "*fehler" matches "ladefehler", not "fehler"
 
 
 @dataclass
@@ -50,6 +60,7 @@ class Lexicon:
     words: dict[str, float] = field(default_factory=dict)  # single words
     phrases: dict[tuple[str, ...], float] = field(default_factory=dict)  # 2+ words
     prefixes: dict[str, float] = field(default_factory=dict)  # "crash" for crash*
+    suffixes: dict[str, float] = field(default_factory=dict)  # "fehler" for *fehler
     lists: dict[str, frozenset[str]] = field(default_factory=dict)
     phrase_lists: dict[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
     background: set[str] = field(default_factory=set)  # words from VADER, not ours
@@ -62,7 +73,9 @@ class Lexicon:
         return word in self.lists.get(name, frozenset())
 
     def valence(self, word: str) -> float | None:
-        """The valence of one word: exact, else the longest matching prefix entry."""
+        """The valence of one word: exact, else the longest matching prefix entry, else
+        the longest suffix entry it ends with after at least MIN_HEAD letters (a compound:
+        "anmeldeproblem")."""
         value = self.words.get(word)
         if value is not None:
             return value
@@ -70,6 +83,11 @@ class Lexicon:
             value = self.prefixes.get(word[:end])
             if value is not None:
                 return value
+        if self.suffixes:
+            for start in range(MIN_HEAD, len(word) - 2):
+                value = self.suffixes.get(word[start:])
+                if value is not None:
+                    return value
         return None
 
 
@@ -94,6 +112,8 @@ def parse(language: str, text: str) -> Lexicon:
         term = term.strip().lower().replace("_", " ")
         if term.endswith("*"):
             lexicon.prefixes[term[:-1]] = valence
+        elif term.startswith("*"):
+            lexicon.suffixes[term[1:]] = valence
         elif " " in term and not _is_substring(lists):
             lexicon.phrases[tuple(term.split())] = valence
         else:

@@ -6,37 +6,56 @@ Words and phrases of the language's lexicon (lexicon.py) carry a valence (-4..4)
 found is adjusted by what stands around it:
 
 * negation: a negator up to four words before it in the same clause ("not good", "never
-  had a crash"; German and Dutch also just after: "gefällt mir nicht") flips it, a bad word
-  more softly than a good one ("not bad" is only mildly good);
-* intensifiers ("very", "really") right before it make it stronger;
+  had a crash"; German, Dutch and Japanese also just after: "gefällt mir nicht") flips it,
+  a bad word more softly than a good one ("not bad" is only mildly good); what an app
+  should do ("open", "lädt", "登录": the `function` list) is a failure when negated
+  ("won't even open", "lädt nicht mehr"), and the negation stops there ("won't open since
+  the update" does not negate "since the update");
+* intensifiers ("very", "really") right before it make it stronger, and a complaint in a
+  clause that says how often ("constantly", "every time", "ständig") weighs more;
 * contrast: in a sentence with "but" (aber, pero, mais ...) what comes before weighs half,
-  what comes after one and a half ("great design but crashes every time" is a complaint);
+  what comes after one and a half ("great design but crashes every time" is a complaint;
+  a sentence that starts with "But" turns the one before it); a negated complaint after
+  it stays faint ("not the best, but not bad either");
   a concession ("though", "aunque", "obwohl") weakens its own clause instead ("really
   useful, though the colours are dull" is praise);
-* diminishers ("a bit", "un peu", "etwas") right before it make it weaker;
-* loss: beside "used to" / "früher" / "antes" (in the same sentence), before "until", and
-  under "no longer" / "nicht mehr", a good word means something good that is gone;
-  each such marker also counts as a small complaint by itself;
+* diminishers ("a bit", "un peu", "etwas", "except for") shortly before it, and a caveat
+  ("my only complaint", "le seul bémol") anywhere before it in its sentence, make it
+  weaker: a caveat, which does not make a text two-sided;
+* loss: beside "used to" / "früher" / "antes" (in the same sentence), before "until",
+  under "no longer" / "nicht mehr", and after "was" in a sentence that then turns ("it
+  was good, but since the update ..."), a good word means something good that is gone;
+  "used to", "until" and "no longer" also count as a small complaint by themselves;
 * a sentence that praises and complains (more than "a bit") without a contrast word
   ("Great, another update that deletes my notes") counts its praise at half: sarcasm and
   complaints wrapped in politeness are far more common in reviews than the reverse;
-* with one or two stars, praise beside a complaint counts at half again;
-* questions weigh less ("does it work offline?"), and a review that only asks something
-  and says nothing good or bad is neutral unless its stars are extreme.
+* with one or two stars, praise beside a complaint counts at half again (unless the text
+  says the stars were a slip);
+* questions weigh less ("does it work offline?"); neutral phrases ("it's okay", "would
+  like", "please add", "es normal") say that the text is neither good nor bad.
 
-The sum S becomes `text = S / sqrt(S^2 + ALPHA)` in -1..1; `evidence` is the sum of the
-absolute valences, how much the text said at all. Neutral phrases ("it's okay", "would
-like", "es normal") add evidence without valence: the text said something, and it was
-neither good nor bad, which pulls the compound towards 0.
+The reading is the sum of the praise P and of the blame B (absolute values).
 
 With the stars
 --------------
-`stars = (score - 3) / 2` (1 -> -1, 3 -> 0, 5 -> 1). The compound is
-`w * text + (1 - w) * stars` with `w = evidence / (evidence + STAR_WEIGHT)`: a text that says
-little ("ok") leaves the decision to the stars, a text that says a lot overrides them (five
-stars on "worst update ever, please fix" is negative). A text that says the stars were a slip
-("meant to give five") ignores them. No text evidence: the stars alone; no stars: the text
-alone. The label: positive from THRESHOLD up, negative from -THRESHOLD down, else neutral.
+The text and the stars are weighed as points. The text's points are `P - B`, counted less
+when the text is two-sided (both praise and blame beyond caveats: by MIXED times the
+smaller over the larger), unless it turned on a contrast, which says which side wins;
+beside three stars always, and more (THREE_MIXED). The stars' points are
+`STAR_POINTS * (score - 3) / 2`: five stars weigh about as much as one strong word, so one
+word against them does not turn them, two do ("worst update ever, please fix" on five
+stars is negative); they count less against a text that only praises or only blames, once
+it is clear (OPPOSED from CLEAR points, none below half of that: "amazing app!" on one
+star is a slip of the thumb, "I lost 10 pounds" on five is not), less per neutral phrase,
+and hardly at all for a review that only asks something ("how do I change the language?").
+A text that says the stars were a slip ("meant to give five") drops them. The same weights
+hold in every language: where a lexicon knows fewer words, the text finds less to say and
+the stars decide more often, which is the weight they should have there. The label is
+neutral while the points are within the dead zone (DEAD_ZONE, wider by THREE_STARS for a
+three-star review and by NEUTRAL_ZONE per neutral phrase: a three-star review is neutral
+unless its text is clearly one-sided), positive or negative beyond it. The compound maps
+the points into -1..1 so that the zone's edge is THRESHOLD. No text that says anything:
+the stars `(score - 3) / 2` alone; no stars: the text alone.
 """
 
 from __future__ import annotations
@@ -48,8 +67,18 @@ from nlp_worker.lexicon import MAX_PHRASE_WORDS, Lexicon
 from nlp_worker.text import Tokens
 
 ALPHA = 6.0
-STAR_WEIGHT = 1.6
 THRESHOLD = 0.2
+STAR_POINTS = 3.0  # five stars weigh as much as this much text ("great" is 2.8)
+DEAD_ZONE = 1.0  # points nearer 0 than this: neutral
+THREE_STARS = 0.3  # a three-star review widens it: neutral unless the text is one-sided
+NEUTRAL_ZONE = 0.8  # each neutral phrase ("okay", "would like") widens it
+NEUTRAL_DAMP = 0.5  # and weakens the stars: 1 / (1 + this per phrase)
+MIXED = 0.5  # a text with both praise and blame counts less
+THREE_MIXED = 0.3  # and less again beside three stars
+OPPOSED = 0.6  # stars against a text that only praises or only blames count this much
+CLEAR = 2.5  # ... from this much (one strong word), not below half of it
+ASK_ONLY = 0.15  # a review that only asks something: its stars count this much
+ZONE_SCALE = (1 - THRESHOLD**2) / THRESHOLD**2  # points at the zone's edge -> THRESHOLD
 NEGATION_WINDOW = 4
 NEGATED_GOOD = -0.75  # "not good"
 NEGATED_BAD = -0.4  # "not bad"
@@ -57,23 +86,27 @@ INTENSIFIER = 1.3
 BEFORE_CONTRAST = 0.5
 AFTER_CONTRAST = 1.5
 LOSS = -0.8  # a good word under a loss marker
+FAILS = -2.6  # something the app should do, negated ("won't even open", "lädt nicht")
 LOSS_MARKER = -1.0  # a loss marker by itself
 MIXED_PRAISE = 0.5
 QUESTION = 0.4
 CONCESSIVE = 0.5
-QUESTION_ONLY = 0.15  # a review that only asks something: its stars count this much
 LOW_STAR_PRAISE = 0.5
 DIMINISHER = 0.5
-NEUTRAL_EVIDENCE = 3.0  # how much a neutral phrase ("okay", "would like") says
 MARKERS = (
     "negators", "negators_after", "contrast", "concessive", "past", "until", "no_longer",
-    "misrated", "diminishers", "neutral",
+    "misrated", "diminishers", "neutral", "frequent", "was", "caveat",
 )  # fmt: skip
 EMOJI = {
     "😍": 3.0, "🥰": 3.0, "❤": 2.5, "😊": 2.0, "😀": 2.0, "😁": 2.0, "😃": 2.0, "🙂": 1.0,
     "👍": 2.0, "👌": 2.0, "💯": 2.5, "🔥": 2.0, "⭐": 1.5, "🌟": 1.5, "🎉": 2.0, "😂": 1.0,
     "😡": -3.0, "😠": -3.0, "🤬": -3.5, "👎": -2.5, "😢": -2.0, "😭": -2.0, "😞": -2.0,
     "😤": -2.0, "💩": -3.0, "🙄": -1.5, "😒": -1.5, "🤮": -3.0, "😩": -2.0, "😫": -2.0,
+    "🤩": 3.0, "😎": 2.0, "💪": 2.0, "✨": 1.5, "🙏": 1.0, "👏": 2.5, "💖": 2.5, "💕": 2.5,
+    "💗": 2.5, "💙": 2.0, "💚": 2.0, "😄": 2.0, "😆": 1.5, "☺": 2.0, "🤗": 2.0, "✅": 1.0,
+    "🏆": 2.5, "🥳": 2.5, "💔": -2.5, "😐": -0.5, "😕": -1.5, "🙁": -1.5, "☹": -2.0,
+    "😑": -1.0, "🤡": -2.5, "🤦": -2.0, "🗑": -2.5, "😖": -2.0, "😣": -2.0, "🤢": -2.5,
+    "😱": -1.5, "🥵": -1.0, "🐌": -1.5, "❌": -1.5, "🥱": -1.5,
 }  # fmt: skip
 
 
@@ -95,6 +128,8 @@ class _Hit:
     clause: int
     sentence: int
     negated: bool = False  # a phrase that holds its own negation ("doesn't work")
+    function: bool = False  # what an app does ("open", "load"): negated, a failure
+    faint: bool = False  # a negated complaint ("not bad"): no more than faint praise
     diminished: bool = False  # "a bit slow": a caveat
 
 
@@ -117,33 +152,65 @@ def rating_compound(score: object) -> float | None:
 
 def score(tokens: Tokens, lexicon: Lexicon, stars: object = None) -> Sentiment:
     rating = rating_compound(stars)
-    total, evidence, misrated = text_polarity(tokens, lexicon, low_stars=(rating or 0) < 0)
-    text = total / math.sqrt(total * total + ALPHA) if total else 0.0
-    rating = None if misrated else rating
-    if evidence == 0:
+    reading = read(tokens, lexicon, low_stars=(rating or 0) < 0)
+    if reading.misrated:
+        rating = None
+    text_sum = reading.positive - reading.negative
+    evidence = reading.positive + reading.negative
+    text = text_sum / math.sqrt(text_sum * text_sum + ALPHA) if text_sum else 0.0
+    if evidence == 0 and not reading.neutral:
         compound = rating if rating is not None else 0.0
-        if _only_questions(tokens):
-            compound *= QUESTION_ONLY
-    elif rating is None:
-        compound = text
-    else:
-        weight = evidence / (evidence + STAR_WEIGHT)
-        compound = weight * text + (1 - weight) * rating
+        if reading.asks:
+            compound *= ASK_ONLY
+        compound = round(compound, 4)
+        return Sentiment(compound, label_for(compound), 0.0, 0.0)
+    total, zone = combine(reading, rating)
+    compound = total / math.sqrt(total * total + ZONE_SCALE * zone * zone)
     compound = round(max(-1.0, min(1.0, compound)), 4)
     return Sentiment(compound, label_for(compound), round(text, 4), round(evidence, 3))
 
 
-def _only_questions(tokens: Tokens) -> bool:
-    sentences = {token.sentence for token in tokens.tokens}
-    return bool(sentences) and sentences <= tokens.questions
+def combine(reading: Reading, rating: float | None) -> tuple[float, float]:
+    """(points, dead zone): the text's points plus the stars' (STAR_POINTS for five stars),
+    and how far from 0 the points must be for a label other than neutral."""
+    positive, negative = reading.positive, reading.negative
+    text_sum = positive - negative
+    blame = negative - reading.caveats  # a caveat ("a bit slow") does not make it two-sided
+    if positive and blame:  # a two-sided text is less sure of its side, unless it turned
+        # on a contrast (then it said which side wins), and more so beside three stars
+        mixed = MIXED + THREE_MIXED if rating == 0 else 0.0 if reading.turned else MIXED
+        text_sum *= max(0.0, 1 - mixed * min(positive, blame) / max(positive, blame))
+    zone = DEAD_ZONE + NEUTRAL_ZONE * reading.neutral
+    if rating is None:
+        return text_sum, zone
+    stars = STAR_POINTS * rating / (1 + NEUTRAL_DAMP * reading.neutral)
+    direction = positive - blame
+    if stars * direction < 0 and not (positive and blame):
+        # a text that only praises or only blames, against the stars: once it is clear, they
+        # count less ("amazing app!" on one star is a slip; "lost 10 pounds" on five is not)
+        clear = min(1.0, max(0.0, 2 * abs(direction) / CLEAR - 1))
+        stars *= 1 - (1 - OPPOSED) * clear
+    if reading.asks and not positive and not negative:
+        stars *= ASK_ONLY
+    if rating == 0:
+        zone += THREE_STARS
+    return text_sum + stars, zone
 
 
-def text_polarity(
-    tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False
-) -> tuple[float, float, bool]:
-    """(sum of adjusted valences, sum of their absolute values, stars said to be a slip).
-    `low_stars`: one or two stars, where praise beside a complaint is mostly sarcasm or a
-    polite preamble: it then counts at half."""
+@dataclass
+class Reading:
+    positive: float  # the sum of the adjusted valences above 0
+    negative: float  # the sum of the absolute adjusted valences below 0
+    caveats: float  # the part of `negative` that was diminished ("a bit slow")
+    neutral: int  # neutral phrases ("okay", "would like")
+    misrated: bool  # the text says the stars are a slip
+    asks: bool  # every sentence a question
+    turned: bool = False  # praise and blame on the two sides of a contrast
+
+
+def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Reading:
+    """What the text says. `low_stars`: one or two stars, where praise beside a complaint
+    is mostly sarcasm or a polite preamble: it then counts at half."""
     items = tokens.tokens
     words = [token.text for token in items]
     markers: dict[str, list[int]] = {name: [] for name in MARKERS}
@@ -153,9 +220,11 @@ def text_polarity(
     while i < len(items):
         span, kind, valence = _match(words, i, lexicon, items)
         token = items[i]
-        if kind == "valence":
+        if kind in ("valence", "function"):
             negated = span > 1 and _is_negator(words[i], lexicon)
-            hits.append(_Hit(i, valence, token.clause, token.sentence, negated))
+            hit = _Hit(i, valence, token.clause, token.sentence, negated)
+            hit.function = kind == "function"
+            hits.append(hit)
         elif kind == "intensifiers":
             intensified.add(i + span)
         elif kind is not None:
@@ -166,25 +235,43 @@ def text_polarity(
                         markers[name].append(i)
         i += span
 
+    functions = frozenset(hit.index for hit in hits if hit.function)
     for hit in hits:
         hit.valence *= INTENSIFIER if hit.index in intensified else 1.0
         if _diminished(hit, items, markers):
             hit.valence *= DIMINISHER
             hit.diminished = True
-        if not hit.negated and _negated(hit, items, markers, lexicon):
-            hit.valence *= NEGATED_GOOD if hit.valence > 0 else NEGATED_BAD
+        if not hit.negated and _negated(hit, items, markers, lexicon, functions):
+            if hit.function:  # "won't even open", "lädt nicht", "没法登录"
+                hit.valence = FAILS * (DIMINISHER if hit.diminished else 1.0)
+            else:
+                hit.faint = hit.valence < 0  # "not bad": faint praise
+                hit.valence *= NEGATED_GOOD if hit.valence > 0 else NEGATED_BAD
         if hit.valence > 0 and _lost(hit, items, markers):
             hit.valence *= LOSS
+        if hit.valence < 0 and any(items[f].clause == hit.clause for f in markers["frequent"]):
+            hit.valence *= INTENSIFIER  # "crashes every time", "ständig"
+        if hit.valence < 0 and not hit.diminished and _after_caveat(hit, items, markers):
+            hit.valence *= DIMINISHER  # "my only complaint is that the widget is slow"
+            hit.diminished = True
     losses = len(markers["past"]) + len(markers["until"]) + len(markers["no_longer"])
-    _weigh_sentences(hits, items, markers, tokens.questions)
-    if low_stars and any(hit.valence < 0 for hit in hits):
+    turned = _weigh_sentences(hits, items, markers, tokens.questions)
+    if low_stars and not markers["misrated"] and any(hit.valence < 0 for hit in hits):
         for hit in hits:
             if hit.valence > 0:
                 hit.valence *= LOW_STAR_PRAISE
-    total = sum(hit.valence for hit in hits) + LOSS_MARKER * losses
-    evidence = sum(abs(hit.valence) for hit in hits) + abs(LOSS_MARKER) * losses
-    evidence += NEUTRAL_EVIDENCE * len(markers["neutral"])
-    return total, evidence, bool(markers["misrated"])
+    positive = sum(hit.valence for hit in hits if hit.valence > 0)
+    negative = -sum(hit.valence for hit in hits if hit.valence < 0) + abs(LOSS_MARKER) * losses
+    caveats = -sum(hit.valence for hit in hits if hit.valence < 0 and hit.diminished)
+    return Reading(
+        positive, negative, caveats, len(markers["neutral"]), bool(markers["misrated"]),
+        _only_questions(tokens), turned,
+    )  # fmt: skip
+
+
+def _only_questions(tokens: Tokens) -> bool:
+    sentences = {token.sentence for token in tokens.tokens}
+    return bool(sentences) and sentences <= tokens.questions
 
 
 def _is_negator(word: str, lexicon: Lexicon) -> bool:
@@ -210,7 +297,7 @@ def _match(
         if phrase in lexicon.phrases:
             return length, "valence", lexicon.phrases[phrase]
         for name, phrases in lexicon.phrase_lists.items():
-            if phrase in phrases and name in (*MARKERS, "intensifiers"):
+            if phrase in phrases and name in (*MARKERS, "intensifiers", "function"):
                 return length, name, 0.0
     word = words[i]
     if items[i].emoji:
@@ -220,6 +307,8 @@ def _match(
         if lexicon.has(name, word):
             return 1, name, 0.0
     value = lexicon.valence(word)
+    if lexicon.has("function", word):
+        return 1, "function", value or 0.0
     if lexicon.has("intensifiers", word):
         # "super fast" boosts, "super!" praises: an intensifier before a word that means
         # something; itself otherwise
@@ -231,11 +320,33 @@ def _match(
     return 1, None, 0.0
 
 
-def _negated(hit: _Hit, items: list, markers: dict[str, list[int]], lexicon: Lexicon) -> bool:
+def _after_caveat(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
+    return any(
+        index < hit.index and items[index].sentence == hit.sentence for index in markers["caveat"]
+    )
+
+
+def _negated(
+    hit: _Hit,
+    items: list,
+    markers: dict[str, list[int]],
+    lexicon: Lexicon,
+    functions: frozenset[int] = frozenset(),
+) -> bool:
+    """A negator shortly before it in its clause (up to the first function word after the
+    negator: "won't open since the update" negates the opening, not the update), or, in
+    German, Dutch and Japanese, shortly after."""
     for index in markers["negators"] + markers["no_longer"]:
-        if 0 < hit.index - index <= NEGATION_WINDOW and items[index].clause == hit.clause:
+        if (
+            0 < hit.index - index <= NEGATION_WINDOW
+            and items[index].clause == hit.clause
+            and not any(index < f < hit.index for f in functions)
+        ):
             return True
-    for index in markers["negators_after"]:
+    after = markers["negators_after"]
+    if lexicon.lists.get("negators_after"):  # "lädt nicht mehr", "werkt niet meer"
+        after = after + markers["no_longer"]
+    for index in after:
         if 0 < index - hit.index <= NEGATION_WINDOW and items[index].clause == hit.clause:
             return True
     return False
@@ -250,12 +361,19 @@ def _lost(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
     for index in markers["until"]:
         if hit.index < index and items[index].sentence == hit.sentence:
             return True
-    return False
+    # "it was good, but now ...": praise in the past tense before a contrast
+    return any(
+        index < hit.index and items[index].clause == hit.clause for index in markers["was"]
+    ) and any(
+        index > hit.index and items[index].sentence == hit.sentence for index in markers["contrast"]
+    )
 
 
 def _weigh_sentences(
     hits: list[_Hit], items: list, markers: dict[str, list[int]], questions: frozenset[int]
-) -> None:
+) -> bool:
+    """Weigh each hit by its place in its sentence; whether the text turns on a contrast
+    ("great design, but it crashes"): then it has said which side wins."""
     contrast_at: dict[int, int] = {}
     for index in markers["contrast"]:
         contrast_at.setdefault(items[index].sentence, index)  # the first one counts
@@ -266,11 +384,26 @@ def _weigh_sentences(
         for hit in hits:
             if hit.index > index and items[index].clause == hit.clause:
                 hit.valence *= CONCESSIVE
+    turned = False
     for sentence, found in by_sentence.items():
         pivot = contrast_at.get(sentence)
+        if pivot is None and sentence + 1 in contrast_at:
+            first = contrast_at[sentence + 1]  # "Love it. But it crashes.": a turn across
+            if first == 0 or items[first - 1].sentence != items[first].sentence:
+                for hit in found:
+                    hit.valence *= BEFORE_CONTRAST
+                continue
         if pivot is not None:
-            for hit in found:
-                hit.valence *= BEFORE_CONTRAST if hit.index < pivot else AFTER_CONTRAST
+            before = any(hit.index < pivot for hit in found)
+            after = any(hit.index > pivot for hit in found)
+            if pivot == 0 or items[pivot - 1].sentence != items[pivot].sentence:
+                before = before or sentence - 1 in by_sentence
+            turned = turned or (before and after)
+            for hit in found:  # "not the best, but not bad either": faint praise stays faint
+                if hit.index < pivot:
+                    hit.valence *= BEFORE_CONTRAST
+                elif not hit.faint:
+                    hit.valence *= AFTER_CONTRAST
         elif any(h.valence > 0 for h in found) and any(
             h.valence < 0 and not h.diminished for h in found
         ):
@@ -280,3 +413,4 @@ def _weigh_sentences(
         if sentence in questions:
             for hit in found:
                 hit.valence *= QUESTION
+    return turned

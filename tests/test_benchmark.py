@@ -13,7 +13,8 @@ from nlp_worker.languages import SUPPORTED
 from tests.serving import ROOT, process_env
 
 
-@pytest.mark.parametrize("name", ["dev", "test"])
+# holdout.tsv is left out on purpose: it is read only by the one final measurement.
+@pytest.mark.parametrize("name", ["dev", "test", "validation"])
 def test_the_labelled_sets_are_well_formed(name):
     items = nlp_quality.load(name)
     assert {item.label for item in items} == set(nlp_quality.LABELS)
@@ -26,9 +27,19 @@ def test_the_labelled_sets_are_well_formed(name):
 
 
 def test_the_sets_do_not_share_reviews():
-    # (one-word reviews such as "Super" may come up in both)
-    dev = {item.text for item in nlp_quality.load("dev") if " " in item.text}
-    assert not dev & {item.text for item in nlp_quality.load("test")}
+    # (one-word reviews such as "Super" may come up in two)
+    texts = {
+        name: {item.text for item in nlp_quality.load(name) if " " in item.text}
+        for name in ("dev", "test", "validation")
+    }
+    assert not texts["dev"] & texts["test"]
+    assert not texts["validation"] & (texts["dev"] | texts["test"])
+
+
+def test_the_default_set_is_the_holdout():
+    # only the arguments: tests never load holdout.tsv
+    assert nlp_quality.arguments([]).set == "holdout"
+    assert nlp_quality.arguments(["--set", "validation"]).set == "validation"
 
 
 def test_macro_f1():
@@ -39,7 +50,7 @@ def test_macro_f1():
 
 def test_the_script_runs_on_a_slice():
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.nlp_quality", "--limit", "30"],
+        [sys.executable, "-m", "benchmarks.nlp_quality", "--set", "dev", "--limit", "30"],
         cwd=ROOT,
         env=process_env(),
         capture_output=True,

@@ -86,10 +86,46 @@ def test_text_and_stars_together(text, score, expected):
     assert label(text, score) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "score", "expected"),
+    [
+        # a word or two against the stars does not turn them; a clear text does
+        ("I lost 10 pounds with this app", 5, "positive"),
+        ("Free", 2, "negative"),
+        ("Amazing, love it!", 1, "positive"),
+        ("Don't waste your money", 3, "negative"),
+        # what the app should do, negated, is a failure; the negation stops there
+        ("Won't even open since the update", 4, "negative"),
+        ("Не открывается после обновления", 2, "negative"),  # noqa: RUF001
+        ("Was good, but since the update I can't log in", 4, "negative"),  # "was ..., but"
+        # a contrast at the start of a sentence turns the one before
+        ("Great app. But since the last update it keeps crashing.", 5, "negative"),
+        # caveats do not make a text two-sided
+        ("My only complaint is that it is a bit slow, otherwise perfect", 5, "positive"),
+        ("Perfekt, bis auf ein bisschen Werbung ab und zu", 5, "positive"),
+        ("Good app but a little slow sometimes", 4, "positive"),
+        # faint praise stays faint; three stars stay neutral unless the text is one-sided
+        ("Not the best, but not bad either", 3, "neutral"),
+        ("Ständige Verbindungsfehler", 3, "negative"),  # a compound read by its last part
+        # requests and questions are neutral
+        ("Can you add a dark mode?", 5, "neutral"),
+        ("Would be nice to have a widget", 4, "neutral"),
+    ],
+)
+def test_when_the_text_overrides_the_stars(text, score, expected):
+    assert label(text, score) == expected
+
+
 def test_non_english_text_counts_not_just_the_stars():
     assert label(SPANISH, 3) == "positive"
     assert label(GERMAN, 3) == "negative"
     assert analyze_review(review("de", GERMAN, 1))["language"] == "de"
+
+
+def test_a_short_text_its_language_cannot_read_is_read_with_the_others():
+    # "Nul" is taken for Italian; French reads it
+    assert label("Nul", 3) == "negative"
+    assert label("Used it once", 5) == "positive"  # no lexicon reads it: the stars
 
 
 def test_without_a_rating_the_text_decides():
