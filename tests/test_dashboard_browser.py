@@ -244,6 +244,9 @@ def test_every_page_loads_with_no_console_error_and_nothing_from_outside(watched
     watched.open("reader")
     page.wait_for_selector('#active-jobs tr[data-app-id="com.ui.tour-waiting"]', timeout=WAIT_MS)
     page.wait_for_selector('svg[data-chart="jobs-per-hour"]', timeout=WAIT_MS)
+    # The worker that ran the tour's jobs, with what it did today (GET /workers).
+    worker = page.wait_for_selector('#workers tr[data-worker-id="ui-worker"]', timeout=WAIT_MS)
+    assert "scraper" in worker.inner_text() and "nlp" in worker.inner_text()
     watched.shot("01-queue")
     watched.go("#/dead-letters", '#dead-letters tr[data-app-id="com.ui.tour-dead"]')
     watched.shot("02-dead-letters-reader")

@@ -168,10 +168,6 @@ async function act(button, action, job, after) {
 }
 
 // The queue now
-//
-// Hook for issue 11 (not built here): once the service has `GET /workers` and
-// `GET /queue/stats`, a "Workers" card (who holds what, last seen) belongs beside "Oldest
-// waiting", and the pipeline's counts may come from the stats route instead of the overview.
 
 function queuePage() {
   const pipeline = h("section.pipeline", loading());
@@ -179,6 +175,8 @@ function queuePage() {
   const oldest = h("div.oldest");
   const activeBody = h("tbody");
   const activeCount = h("span.count");
+  const workersBody = h("tbody");
+  const workersCount = h("span.count");
   const feed = h("ol.feed", h("li.placeholder.muted", "Nothing has changed since this page opened: each change shows here as it happens."));
   const page = h(
     "div.page",
@@ -200,6 +198,15 @@ function queuePage() {
         "table.table#active-jobs",
         h("thead", h("tr", ["App", "Job", "Stage", "Status", "Progress", "Worker", "Waiting / running", "Priority"].map((t) => h("th", t)))),
         activeBody,
+      ),
+    ),
+    h(
+      "section.card",
+      h("h2", "Workers ", workersCount),
+      h(
+        "table.table#workers",
+        h("thead", h("tr", ["Worker", "State", "Stages", "Version", "Holds", "Done today", "Failed today", "Last seen"].map((t) => h("th", t)))),
+        workersBody,
       ),
     ),
     card("Live activity", feed),
@@ -298,16 +305,40 @@ function queuePage() {
       : String(list.length);
   }
 
+  function drawWorkers(found) {
+    clear(workersBody);
+    const list = found.workers || [];
+    workersCount.textContent = `${number(found.live)} live, ${number(found.gone)} gone`;
+    if (!list.length) workersBody.append(h("tr", h("td.empty", { colspan: 8 }, "No worker has claimed a job today.")));
+    for (const w of list) {
+      workersBody.append(
+        h(
+          "tr",
+          { dataset: { workerId: w.worker_id, state: w.state } },
+          h("td.mono", { title: w.host ? `on ${w.host}` : "" }, w.worker_id),
+          h("td", badge(w.state === "live" ? "live" : "gone")),
+          h("td", (w.stages || []).map((stage) => stageChip(stage))),
+          h("td.mono.muted", w.version || "–"),
+          h("td", (w.jobs || []).length ? w.jobs.map((id) => jobLink(id)) : h("span.muted", "nothing")),
+          h("td", number(w.finished_today)),
+          h("td", number(w.failed_today)),
+          h("td.age", { title: dateTime(w.last_seen) }, since(w.last_seen)),
+        ),
+      );
+    }
+  }
+
   function tickAges() {
     for (const cell of activeBody.querySelectorAll("td.age")) cell.textContent = since(cell.dataset.since);
     drawOldest();
   }
 
   const load = newest(
-    () => Promise.all([api("/queue/overview?limit=200"), api("/queue/oldest-waiting")]),
-    ([found, oldestFound]) => {
+    () => Promise.all([api("/queue/overview?limit=200"), api("/queue/oldest-waiting"), api("/workers?limit=50")]),
+    ([found, oldestFound, workersFound]) => {
       overview = found;
       waiting = oldestFound;
+      drawWorkers(workersFound);
       jobs.clear();
       for (const job of found.active_jobs) jobs.set(job.job_id, job);
       drawPipeline();
