@@ -40,7 +40,7 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 LABELS = ("positive", "neutral", "negative")
 SPEED_ROUNDS = 5
-SETS = ("holdout", "validation", "test", "dev")
+SETS = ("holdout", "validation", "test", "dev", "probe")
 
 
 @dataclass(frozen=True)
