@@ -93,9 +93,18 @@ QUESTION = 0.4
 CONCESSIVE = 0.5
 LOW_STAR_PRAISE = 0.5
 DIMINISHER = 0.5
+RATING_PRAISE = 2.5  # "10/10", "9/10", "5/5" in the text
+RATING_BLAME = -2.5  # "0/10", "2/10", "1/5"
+SHOUT = 1.3  # a word of praise or blame in capitals ("USELESS")
+RECOVERED = 0.3  # a complaint about the past ("it was confusing at first", "used to crash")
+SARCASM = -0.6  # praise beside a complaint and an ironic cue ("great, another update that ...")
+SHORT_SENTENCE = 3  # words: "Great." beside "Another update that breaks everything."
+WISH_WINDOW = 3  # "would be really cool": praise this near after a wish marker is a wish
+CJK_WORDS = 3  # Japanese and Chinese tokens are shorter: a window spans this many more
 MARKERS = (
     "negators", "negators_after", "contrast", "concessive", "past", "until", "no_longer",
-    "misrated", "diminishers", "neutral", "frequent", "was", "caveat",
+    "misrated", "diminishers", "neutral", "frequent", "was", "caveat", "sarcasm", "wish",
+    "repaired",
 )  # fmt: skip
 EMOJI = {
     "😍": 3.0, "🥰": 3.0, "❤": 2.5, "😊": 2.0, "😀": 2.0, "😁": 2.0, "😃": 2.0, "🙂": 1.0,
@@ -107,6 +116,19 @@ EMOJI = {
     "🏆": 2.5, "🥳": 2.5, "💔": -2.5, "😐": -0.5, "😕": -1.5, "🙁": -1.5, "☹": -2.0,
     "😑": -1.0, "🤡": -2.5, "🤦": -2.0, "🗑": -2.5, "😖": -2.0, "😣": -2.0, "🤢": -2.5,
     "😱": -1.5, "🥵": -1.0, "🐌": -1.5, "❌": -1.5, "🥱": -1.5,
+    "🤣": 1.0, "😅": 0.3, "😉": 1.0, "😘": 2.0, "🙌": 2.5, "👑": 2.0, "🥇": 2.5, "✌": 1.0,
+    "🤝": 1.5, "💥": 0.5, "🤯": 1.0, "😬": -1.0, "😪": -1.0, "😴": -1.5, "💤": -1.5,
+    "🤷": -0.3, "🖕": -3.5, "🤑": -1.5, "💸": -1.5, "🐞": -1.5, "🐛": -1.5, "⚠": -1.0,
+    "😓": -1.5, "😥": -1.5, "😔": -1.5, "😟": -1.5, "😰": -1.5, "😨": -1.5, "🙃": -0.5,
+    "😇": 2.0, "😋": 2.0, "😌": 1.5, "🥹": 2.0, "😺": 1.5, "😻": 3.0, "💝": 2.5, "💞": 2.5,
+    "💓": 2.5, "💜": 2.0, "🧡": 2.0, "💛": 2.0, "🤍": 2.0, "♥": 2.5, "😾": -2.0,
+    "⛔": -1.5, "🚫": -1.5, "🆗": 0.3, "🎊": 2.0, "🍀": 1.0, "🚀": 2.0, "⚡": 1.0, "🌈": 1.0,
+    "🤔": -0.3, "😶": -0.5, "🫠": -1.0, "🥲": -0.5, "😮": -0.3, "😧": -1.5, "😦": -1.5,
+    "🔝": 2.0, "🆒": 1.5, "👊": 1.0, "🤞": 0.3, "🫶": 2.5, "🤌": 1.5, "😹": 1.0, "🤪": 1.0,
+    # emoticons, as the tokenizer spells them
+    ":)": 1.8, ":d": 2.2, ";)": 1.2, ":p": 0.8, ":3": 1.5, ":*": 1.8, "<3": 2.5, "^^": 1.5,
+    "xd": 1.2, ":(": -2.0, ":'(": -2.2, ">:(": -2.8, ":/": -1.2, ":|": -0.6, ":c": -1.5,
+    "t_t": -2.0, ";(": -2.0,
 }  # fmt: skip
 
 
@@ -131,6 +153,7 @@ class _Hit:
     function: bool = False  # what an app does ("open", "load"): negated, a failure
     faint: bool = False  # a negated complaint ("not bad"): no more than faint praise
     diminished: bool = False  # "a bit slow": a caveat
+    lost: bool = False  # praise of something gone ("used to be good"), now blame
 
 
 def label_for(compound: float) -> str:
@@ -190,6 +213,8 @@ def combine(reading: Reading, rating: float | None) -> tuple[float, float]:
         # count less ("amazing app!" on one star is a slip; "lost 10 pounds" on five is not)
         clear = min(1.0, max(0.0, 2 * abs(direction) / CLEAR - 1))
         stars *= 1 - (1 - OPPOSED) * clear
+    elif stars * text_sum < 0 and stars * reading.turn < 0:
+        stars *= OPPOSED  # "love it, but since the update it won't open": the text said
     if reading.asks and not positive and not negative:
         stars *= ASK_ONLY
     if rating == 0:
@@ -206,6 +231,7 @@ class Reading:
     misrated: bool  # the text says the stars are a slip
     asks: bool  # every sentence a question
     turned: bool = False  # praise and blame on the two sides of a contrast
+    turn: float = 0.0  # what the text says after its turns, caveats aside
 
 
 def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Reading:
@@ -236,8 +262,26 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
         i += span
 
     functions = frozenset(hit.index for hit in hits if hit.function)
+    # "confusing at first", "used to crash": a past marker that speaks of a complaint in its
+    # clause tells of something bad that is gone, not of good that is lost
+    part = _parts(items, markers["contrast"])
+    recovering = {
+        index
+        for index in markers["past"]
+        if any(
+            hit.valence < 0 and not hit.function and part[hit.index] == part[index] for hit in hits
+        )
+    }
+    for_loss = {**markers, "past": [index for index in markers["past"] if index not in recovering]}
+    wishes = 0
+    window = WISH_WINDOW * (CJK_WORDS if lexicon.substring else 1)
     for hit in hits:
+        if hit.valence > 0 and _near_after(hit, items, markers["wish"], window):
+            hit.valence = 0.0  # "would be cool if it synced": a wish, not praise
+            wishes += 1
+            continue
         hit.valence *= INTENSIFIER if hit.index in intensified else 1.0
+        hit.valence *= SHOUT if items[hit.index].shout else 1.0
         if _diminished(hit, items, markers):
             hit.valence *= DIMINISHER
             hit.diminished = True
@@ -247,15 +291,20 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
             else:
                 hit.faint = hit.valence < 0  # "not bad": faint praise
                 hit.valence *= NEGATED_GOOD if hit.valence > 0 else NEGATED_BAD
-        if hit.valence > 0 and _lost(hit, items, markers):
+        elif hit.valence < 0 and not hit.function and _repaired(hit, items, markers):
+            hit.faint = True  # "they fixed the crashes", "Fehler behoben": a complaint gone
+            hit.valence *= NEGATED_BAD
+        if hit.valence > 0 and _lost(hit, items, for_loss):
             hit.valence *= LOSS
+            hit.lost = True
         if hit.valence < 0 and any(items[f].clause == hit.clause for f in markers["frequent"]):
             hit.valence *= INTENSIFIER  # "crashes every time", "ständig"
         if hit.valence < 0 and not hit.diminished and _after_caveat(hit, items, markers):
             hit.valence *= DIMINISHER  # "my only complaint is that the widget is slow"
             hit.diminished = True
-    losses = len(markers["past"]) + len(markers["until"]) + len(markers["no_longer"])
-    turned = _weigh_sentences(hits, items, markers, tokens.questions)
+    # a loss marker says something only beside words that do ("Prima" alone is no loss)
+    losses = _losses(hits, items, markers, recovering, part) if hits else 0
+    turned, turn = _weigh_sentences(hits, items, markers, tokens.questions, low_stars=low_stars)
     if low_stars and not markers["misrated"] and any(hit.valence < 0 for hit in hits):
         for hit in hits:
             if hit.valence > 0:
@@ -264,9 +313,57 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
     negative = -sum(hit.valence for hit in hits if hit.valence < 0) + abs(LOSS_MARKER) * losses
     caveats = -sum(hit.valence for hit in hits if hit.valence < 0 and hit.diminished)
     return Reading(
-        positive, negative, caveats, len(markers["neutral"]), bool(markers["misrated"]),
-        _only_questions(tokens), turned,
+        positive, negative, caveats, len(markers["neutral"]) + wishes, bool(markers["misrated"]),
+        _only_questions(tokens), turned, turn,
     )  # fmt: skip
+
+
+def _near_after(hit: _Hit, items: list, found: list[int], window: int) -> bool:
+    return any(
+        0 < hit.index - index <= window and items[index].clause == hit.clause for index in found
+    )
+
+
+def _parts(items: list, contrasts: list[int]) -> list[tuple[int, int]]:
+    """Each token's clause, and which side of a contrast in it ("used to love it but now it
+    is slow": two parts)."""
+    turns = set(contrasts)
+    parts, clause, side = [], -1, 0
+    for index, token in enumerate(items):
+        if token.clause != clause:
+            clause, side = token.clause, 0
+        side += index in turns
+        parts.append((clause, side))
+    return parts
+
+
+def _losses(
+    hits: list[_Hit],
+    items: list,
+    markers: dict[str, list[int]],
+    recovering: set[int],
+    part: list[tuple[int, int]],
+) -> int:
+    """How many loss markers count as a complaint by themselves ("used to be good", "no
+    longer"). A past marker that speaks of a complaint in its clause (`recovering`: "it was
+    confusing at first", "used to crash") tells of something bad that is gone: the
+    complaint counts at RECOVERED, and the marker is no loss; nor is "no longer" before a
+    complaint ("no longer crashes")."""
+    losses = len(markers["until"])
+    for index in markers["past"]:
+        if index not in recovering:
+            losses += 1
+            continue
+        for hit in hits:
+            complaint = hit.valence < 0 and not hit.function and not hit.lost
+            if complaint and part[hit.index] == part[index]:
+                hit.valence *= RECOVERED
+    for index in markers["no_longer"]:
+        losses += not any(
+            hit.faint and index < hit.index and items[hit.index].clause == items[index].clause
+            for hit in hits
+        )
+    return losses
 
 
 def _only_questions(tokens: Tokens) -> bool:
@@ -301,7 +398,7 @@ def _match(
                 return length, name, 0.0
     word = words[i]
     if items[i].emoji:
-        value = EMOJI.get(word)
+        value = EMOJI.get(word) if not word.endswith("/100") else _rating_valence(word)
         return 1, ("valence" if value else None), value or 0.0
     for name in MARKERS:
         if lexicon.has(name, word):
@@ -318,6 +415,12 @@ def _match(
     if value:
         return 1, "valence", value
     return 1, None, 0.0
+
+
+def _rating_valence(share: str) -> float:
+    """A rating in the text ("9/10" is "90/100"): 80 and up praise, 40 and below blame."""
+    percent = int(share.split("/")[0])
+    return RATING_PRAISE if percent >= 80 else RATING_BLAME if percent <= 40 else 0.0
 
 
 def _after_caveat(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
@@ -352,6 +455,44 @@ def _negated(
     return False
 
 
+def _repaired(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
+    """A complaint next to "fixed" / "behoben" / "修复了" in its clause (either side: "they
+    fixed the crash", "crash fixed"): something bad that is gone."""
+    return any(
+        0 < abs(hit.index - index) <= NEGATION_WINDOW and items[index].clause == hit.clause
+        for index in markers["repaired"]
+    )
+
+
+def _sarcasm(
+    hits: list[_Hit], items: list, markers: dict[str, list[int]], *, low_stars: bool
+) -> None:
+    """Irony: in a sentence with an ironic cue ("another update", "yet again", "encore une")
+    and a complaint (or one or two stars), praise means its opposite: "Great, another update
+    that breaks everything". So does a short sentence of praise next to it ("Great.")."""
+    ironic: set[int] = set()
+    for index in markers["sarcasm"]:
+        sentence = items[index].sentence
+        if low_stars or any(
+            hit.valence < 0 and not hit.diminished and hit.sentence == sentence for hit in hits
+        ):
+            ironic.add(sentence)
+    if not ironic:
+        return
+    sizes: dict[int, int] = {}
+    for token in items:
+        sizes[token.sentence] = sizes.get(token.sentence, 0) + 1
+    for hit in hits:
+        if hit.valence <= 0:
+            continue
+        beside = hit.sentence not in ironic and (
+            sizes[hit.sentence] <= SHORT_SENTENCE
+            and (hit.sentence - 1 in ironic or hit.sentence + 1 in ironic)
+        )
+        if hit.sentence in ironic or beside:
+            hit.valence *= SARCASM
+
+
 def _lost(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
     """A good word that describes the past: in the sentence of "used to" / "früher" (on
     either side: "c'était mieux avant"), or before "until" in its sentence."""
@@ -370,10 +511,17 @@ def _lost(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
 
 
 def _weigh_sentences(
-    hits: list[_Hit], items: list, markers: dict[str, list[int]], questions: frozenset[int]
-) -> bool:
+    hits: list[_Hit],
+    items: list,
+    markers: dict[str, list[int]],
+    questions: frozenset[int],
+    *,
+    low_stars: bool = False,
+) -> tuple[bool, float]:
     """Weigh each hit by its place in its sentence; whether the text turns on a contrast
-    ("great design, but it crashes"): then it has said which side wins."""
+    ("great design, but it crashes"): then it has said which side wins; and what it says
+    after the turn (more than a caveat), as a valence."""
+    _sarcasm(hits, items, markers, low_stars=low_stars)
     contrast_at: dict[int, int] = {}
     for index in markers["contrast"]:
         contrast_at.setdefault(items[index].sentence, index)  # the first one counts
@@ -384,7 +532,7 @@ def _weigh_sentences(
         for hit in hits:
             if hit.index > index and items[index].clause == hit.clause:
                 hit.valence *= CONCESSIVE
-    turned = False
+    turned, turn = False, 0.0
     for sentence, found in by_sentence.items():
         pivot = contrast_at.get(sentence)
         if pivot is None and sentence + 1 in contrast_at:
@@ -404,6 +552,8 @@ def _weigh_sentences(
                     hit.valence *= BEFORE_CONTRAST
                 elif not hit.faint:
                     hit.valence *= AFTER_CONTRAST
+                if before and after and hit.index > pivot and not hit.diminished:
+                    turn += hit.valence
         elif any(h.valence > 0 for h in found) and any(
             h.valence < 0 and not h.diminished for h in found
         ):
@@ -413,4 +563,4 @@ def _weigh_sentences(
         if sentence in questions:
             for hit in found:
                 hit.valence *= QUESTION
-    return turned
+    return turned, turn
