@@ -313,9 +313,18 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
     negative = -sum(hit.valence for hit in hits if hit.valence < 0) + abs(LOSS_MARKER) * losses
     caveats = -sum(hit.valence for hit in hits if hit.valence < 0 and hit.diminished)
     return Reading(
-        positive, negative, caveats, len(markers["neutral"]) + wishes, bool(markers["misrated"]),
+        positive, negative, caveats, _neutral(items, markers) + wishes, bool(markers["misrated"]),
         _only_questions(tokens), turned, turn,
     )  # fmt: skip
+
+
+def _neutral(items: list, markers: dict[str, list[int]]) -> int:
+    """The neutral phrases that count: not those of a conceded clause ("design soigné, même
+    s'il manque quelques trucs": what is missing is conceded, the verdict is elsewhere)."""
+    return sum(
+        not any(c < index and items[c].clause == items[index].clause for c in markers["concessive"])
+        for index in markers["neutral"]
+    )
 
 
 def _near_after(hit: _Hit, items: list, found: list[int], window: int) -> bool:
