@@ -47,9 +47,11 @@ class Analyzer:
         lexicon = self.lexicons[language or "en"]
         tokens = tokenize(text, lexicon)
         sentiment = score(tokens, lexicon, stars)
+        aside = sentiment.aside
         if not sentiment.evidence and len(text.strip()) < SHORT_TEXT:
             sentiment = self._short_text(text, stars, language or "en") or sentiment
-        words = kw.keywords(kw.runs(tokens, lexicon)) if language else []
+        against = {"positive": 1, "negative": -1}.get(sentiment.label, 0)
+        words = kw.keywords(kw.runs(tokens, lexicon, aside=aside, side=against)) if language else []
         return {"sentiment": sentiment.as_dict(), "language": language, "keywords": words}
 
     def _short_text(self, text: str, stars: Any, tried: str) -> Sentiment | None:

@@ -25,7 +25,10 @@ again", "encore une": beside a complaint, the praise of their sentence is ironic
 ..."), `repaired` ("they fixed", "behoben", "修复了": a complaint beside it in its clause is
 gone), `function` (what an app should do:
 "open", "load", "lädt"; negated, a failure), `intensifiers` (boost what follows),
-`stopwords` (not themes or keywords).
+`stopwords` (not themes or keywords), `circumstance` ("on", "during", "when": the words they
+bring in say where or when, not what: "on mobile data", "during my lunch break"),
+`verb_next` (English "to", "can", "I", "me": the word right after them is a verb, not a
+topic: "motivates me to practise").
 Scripts without spaces (Japanese, Chinese) are matched by substring (`substring` flag).
 """
 
@@ -57,6 +60,8 @@ LISTS = (
     "function",
     "intensifiers",
     "stopwords",
+    "circumstance",
+    "verb_next",
     "flags",
 )
 MAX_PHRASE_WORDS = 5

@@ -138,6 +138,7 @@ class Sentiment:
     label: str
     text: float  # the text's own polarity, -1..1
     evidence: float  # how much the text said (sum of absolute valences)
+    aside: frozenset[int] = frozenset()  # tokens that do not carry the label (see `aside`)
 
     def as_dict(self) -> dict[str, float | str]:
         return {"compound": self.compound, "label": self.label}
@@ -190,7 +191,10 @@ def score(tokens: Tokens, lexicon: Lexicon, stars: object = None) -> Sentiment:
     total, zone = combine(reading, rating)
     compound = total / math.sqrt(total * total + ZONE_SCALE * zone * zone)
     compound = round(max(-1.0, min(1.0, compound)), 4)
-    return Sentiment(compound, label_for(compound), round(text, 4), round(evidence, 3))
+    label = label_for(compound)
+    return Sentiment(
+        compound, label, round(text, 4), round(evidence, 3), aside(reading.parts, label)
+    )
 
 
 def combine(reading: Reading, rating: float | None) -> tuple[float, float]:
@@ -232,6 +236,43 @@ class Reading:
     asks: bool  # every sentence a question
     turned: bool = False  # praise and blame on the two sides of a contrast
     turn: float = 0.0  # what the text says after its turns, caveats aside
+    parts: Parts | None = None  # where it says what
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Where a text says what. Each token's part: its clause, cut again at each contrast and
+    concession ("nice, but slow" and "great, though pricey" are two parts each); what each
+    part says (the sum of its words' weighed valences); the conceded parts ("though
+    pricey"), those that ask or wish ("I wish it synced", "would be nice"), and the two
+    parts on either side of each contrast."""
+
+    of: tuple[tuple[int, int], ...]
+    says: dict[tuple[int, int], float]
+    conceded: frozenset[tuple[int, int]]
+    requests: frozenset[tuple[int, int]]
+    turns: tuple[tuple[tuple[int, int], tuple[int, int]], ...]
+
+
+def aside(parts: Parts | None, label: str) -> frozenset[int]:
+    """The tokens of a positive or negative review that do not carry its label, so that its
+    themes come from the parts that do: a part that says the opposite ("lost signal" in
+    praise, "great design" in a complaint), a conceded part ("though a bit expensive"), a
+    wish or a request ("hoping the next update improves things"), and, where a contrast has
+    the label on one side, the other side when it says nothing ("lyrics are nice but not
+    available for every song")."""
+    if parts is None or label == "neutral":
+        return frozenset()
+    sign = 1.0 if label == "positive" else -1.0
+    off = set(parts.conceded | parts.requests)
+    off |= {part for part, says in parts.says.items() if says * sign < 0}
+    for before, after in parts.turns:
+        first, second = parts.says.get(before, 0.0), parts.says.get(after, 0.0)
+        if first * sign > 0 and not second:
+            off.add(after)
+        elif second * sign > 0 and not first:
+            off.add(before)
+    return frozenset(index for index, part in enumerate(parts.of) if part in off)
 
 
 def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Reading:
@@ -314,8 +355,28 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
     caveats = -sum(hit.valence for hit in hits if hit.valence < 0 and hit.diminished)
     return Reading(
         positive, negative, caveats, _neutral(items, markers) + wishes, bool(markers["misrated"]),
-        _only_questions(tokens), turned, turn,
+        _only_questions(tokens), turned, turn, _where(items, hits, markers),
     )  # fmt: skip
+
+
+def _where(items: list, hits: list[_Hit], markers: dict[str, list[int]]) -> Parts:
+    of = _parts(items, markers["contrast"] + markers["concessive"])
+    says: dict[tuple[int, int], float] = {}
+    for hit in hits:  # a negated complaint ("without any warning") is no praise of its part
+        if not hit.faint:
+            says[of[hit.index]] = says.get(of[hit.index], 0.0) + hit.valence
+    turns = tuple(
+        (of[index - 1], of[index])
+        for index in markers["contrast"]
+        if index and items[index - 1].sentence == items[index].sentence
+    )
+    return Parts(
+        tuple(of),
+        says,
+        frozenset(of[index] for index in markers["concessive"]),
+        frozenset(of[index] for index in markers["neutral"] + markers["wish"]),
+        turns,
+    )
 
 
 def _neutral(items: list, markers: dict[str, list[int]]) -> int:

@@ -44,6 +44,7 @@ class Token:
     sentence: int
     emoji: bool = False  # an emoji, an emoticon or a rating ("8/10")
     shout: bool = False  # written in capitals ("NEVER", "USELESS")
+    capital: bool = False  # begins with a capital ("Google", "Drive"; first words too)
 
 
 @dataclass
@@ -70,7 +71,8 @@ def tokenize(text: str, lexicon: Lexicon) -> Tokens:
                 *heads, tail = word.split("'")
                 tokens += [Token(head + "'", clause, sentence) for head in heads]
                 word = tail
-            tokens.append(Token(word, clause, sentence, shout=shout))
+            capital = match.group()[:1].isupper()
+            tokens.append(Token(word, clause, sentence, shout=shout, capital=capital))
         elif kind in ("emoji", "emoticon"):
             tokens.append(Token(_emoticon(match.group().lower()), clause, sentence, emoji=True))
         elif kind == "rating":
