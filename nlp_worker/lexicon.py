@@ -52,10 +52,10 @@ LISTS = (
     "misrated",
     "diminishers",
     "caveat",
+    "wish",
     "neutral",
     "frequent",
     "sarcasm",
-    "wish",
     "repaired",
     "function",
     "intensifiers",
@@ -68,6 +68,7 @@ MAX_PHRASE_WORDS = 5
 MIN_HEAD = 3  # letters before a suffix entry: "*fehler" matches "ladefehler", not "fehler"
 TYPO_LETTERS = 6  # a word this long that the lexicon does not know may be a typo of one it does
 LONG_WORD = 8  # ... and from this many letters, one letter missing or extra anywhere
+INFLECTED = frozenset({"pl", "ru"})  # ... but not where endings differ by one letter
 TYPO_VALENCE = 1.2  # ... of a word at least this strong ("horible", "usefull", "dissapointed")
 
 
@@ -129,7 +130,11 @@ class Lexicon:
             return None
         found: set[str] = set()
         for key in {word, *_deletions(word)}:
-            found |= {entry for entry in self._typos.get(key, ()) if _one_slip(word, entry)}
+            found |= {
+                entry
+                for entry in self._typos.get(key, ())
+                if _one_slip(word, entry, self.language not in INFLECTED)
+            }
         values = {self.words[entry] for entry in found}
         if not values or (min(values) < 0 < max(values)):
             return None
@@ -140,11 +145,12 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
-def _one_slip(typed: str, word: str) -> bool:
+def _one_slip(typed: str, word: str, loose: bool = True) -> bool:
     """A slip of the finger that seldom makes another word: a doubled letter dropped or
     added ("horible", "usefull", "dissapointed"), two neighbours swapped ("recieve"), or, in
-    a long word, one letter missing or extra ("amazng", "disapointing"). A wrong letter is
-    not one: it too often spells another word ("changed" is not "charged")."""
+    a long word, one letter missing or extra ("amazng", "disapointing"; not `loose` in
+    Polish and Russian, whose endings differ by a letter: "poprawce" is not "poprawcie"). A
+    wrong letter is not one: it too often spells another word ("changed" is not "charged")."""
     if typed == word or abs(len(typed) - len(word)) != (len(typed) != len(word)):
         return False
     if len(typed) != len(word):
@@ -152,7 +158,7 @@ def _one_slip(typed: str, word: str) -> bool:
         for i in range(len(long)):
             if long[:i] + long[i + 1 :] == short:
                 doubled = (i and long[i - 1] == long[i]) or long[i + 1 : i + 2] == long[i]
-                if doubled or len(short) >= LONG_WORD:
+                if doubled or (loose and len(short) >= LONG_WORD):
                     return True
         return False
     diff = [i for i in range(len(word)) if typed[i] != word[i]]

@@ -101,9 +101,10 @@ SARCASM = -0.6  # praise beside a complaint and an ironic cue ("great, another u
 SHORT_SENTENCE = 3  # words: "Great." beside "Another update that breaks everything."
 WISH_WINDOW = 3  # "would be really cool": praise this near after a wish marker is a wish
 CJK_WORDS = 3  # Japanese and Chinese tokens are shorter: a window spans this many more
+AND = frozenset({"and", "und", "et", "y", "e", "i", "и", "oraz"})  # "tiny and useless"
 MARKERS = (
     "negators", "negators_after", "contrast", "concessive", "past", "until", "no_longer",
-    "misrated", "diminishers", "neutral", "frequent", "was", "caveat", "sarcasm", "wish",
+    "misrated", "diminishers", "wish", "neutral", "frequent", "was", "caveat", "sarcasm",
     "repaired",
 )  # fmt: skip
 EMOJI = {
@@ -381,9 +382,12 @@ def _where(items: list, hits: list[_Hit], markers: dict[str, list[int]]) -> Part
 
 def _neutral(items: list, markers: dict[str, list[int]]) -> int:
     """The neutral phrases that count: not those of a conceded clause ("design soigné, même
-    s'il manque quelques trucs": what is missing is conceded, the verdict is elsewhere)."""
+    s'il manque quelques trucs": what is missing is conceded, the verdict is elsewhere), nor
+    those said of the past ("it was okay at first, but now ...")."""
+    past = markers["past"] + markers["was"]
     return sum(
         not any(c < index and items[c].clause == items[index].clause for c in markers["concessive"])
+        and not any(items[c].clause == items[index].clause for c in past)
         for index in markers["neutral"]
     )
 
@@ -446,9 +450,12 @@ def _is_negator(word: str, lexicon: Lexicon) -> bool:
 
 
 def _diminished(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
-    """ "a bit slow", "un peu lente": a diminisher up to three words before, same clause."""
+    """ "a bit slow", "un peu lente": a diminisher up to four words before, same clause, and
+    not across "and" ("tiny and useless": only "tiny" is small)."""
     return any(
-        0 < hit.index - index <= NEGATION_WINDOW and items[index].clause == hit.clause
+        0 < hit.index - index <= NEGATION_WINDOW
+        and items[index].clause == hit.clause
+        and not any(items[k].text in AND for k in range(index + 1, hit.index))
         for index in markers["diminishers"]
     )
 
@@ -537,30 +544,50 @@ def _repaired(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
 def _sarcasm(
     hits: list[_Hit], items: list, markers: dict[str, list[int]], *, low_stars: bool
 ) -> None:
-    """Irony: in a sentence with an ironic cue ("another update", "yet again", "encore une")
-    and a complaint (or one or two stars), praise means its opposite: "Great, another update
-    that breaks everything". So does a short sentence of praise next to it ("Great.")."""
-    ironic: set[int] = set()
-    for index in markers["sarcasm"]:
-        sentence = items[index].sentence
-        if low_stars or any(
-            hit.valence < 0 and not hit.diminished and hit.sentence == sentence for hit in hits
-        ):
-            ironic.add(sentence)
+    """Irony: on the side of a sentence (before or after its contrast) that holds an ironic
+    cue ("another update", "yet again", "encore une") and a complaint (or in a review of one
+    or two stars), praise means its opposite: "Great, another update that breaks
+    everything"; but not across a contrast ("hesitant to pay for yet another subscription,
+    but this one is worth it"). So does a short sentence of praise next to it ("Great.")."""
+    if not markers["sarcasm"]:
+        return
+    side = _sides(items, markers["contrast"])
+    ironic = {
+        side[index]
+        for index in markers["sarcasm"]
+        if low_stars
+        or any(
+            hit.valence < 0 and not hit.diminished and side[hit.index] == side[index]
+            for hit in hits
+        )
+    }
     if not ironic:
         return
+    sentences = {sentence for sentence, _ in ironic}
     sizes: dict[int, int] = {}
     for token in items:
         sizes[token.sentence] = sizes.get(token.sentence, 0) + 1
     for hit in hits:
         if hit.valence <= 0:
             continue
-        beside = hit.sentence not in ironic and (
+        beside = hit.sentence not in sentences and (
             sizes[hit.sentence] <= SHORT_SENTENCE
-            and (hit.sentence - 1 in ironic or hit.sentence + 1 in ironic)
+            and (hit.sentence - 1 in sentences or hit.sentence + 1 in sentences)
         )
-        if hit.sentence in ironic or beside:
+        if side[hit.index] in ironic or beside:
             hit.valence *= SARCASM
+
+
+def _sides(items: list, contrasts: list[int]) -> list[tuple[int, int]]:
+    """Each token's sentence, and how many contrasts come before it in that sentence."""
+    turns = set(contrasts)
+    sides, sentence, count = [], -1, 0
+    for index, token in enumerate(items):
+        if token.sentence != sentence:
+            sentence, count = token.sentence, 0
+        count += index in turns
+        sides.append((sentence, count))
+    return sides
 
 
 def _lost(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
