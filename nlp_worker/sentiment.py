@@ -548,25 +548,33 @@ def _sarcasm(
     cue ("another update", "yet again", "encore une") and a complaint (or in a review of one
     or two stars), praise means its opposite: "Great, another update that breaks
     everything"; but not across a contrast ("hesitant to pay for yet another subscription,
-    but this one is worth it"). So does a short sentence of praise next to it ("Great.")."""
+    but this one is worth it"). So does a short sentence of praise next to it ("Great."), and
+    a short ironic sentence next to a complaint ("The widget is gone. Thanks a lot.")."""
     if not markers["sarcasm"]:
         return
     side = _sides(items, markers["contrast"])
+    sizes: dict[int, int] = {}
+    for token in items:
+        sizes[token.sentence] = sizes.get(token.sentence, 0) + 1
+    complains = {side[hit.index] for hit in hits if hit.valence < 0 and not hit.diminished}
+    near = {sentence for sentence, _ in complains}
     ironic = {
         side[index]
         for index in markers["sarcasm"]
         if low_stars
-        or any(
-            hit.valence < 0 and not hit.diminished and side[hit.index] == side[index]
-            for hit in hits
+        or side[index] in complains
+        or (  # "Now the widget is gone. Thanks a lot."
+            sizes[items[index].sentence] <= SHORT_SENTENCE + 1
+            and (items[index].sentence - 1 in near or items[index].sentence + 1 in near)
         )
     }
     if not ironic:
         return
     sentences = {sentence for sentence, _ in ironic}
-    sizes: dict[int, int] = {}
-    for token in items:
-        sizes[token.sentence] = sizes.get(token.sentence, 0) + 1
+    for sentence in list(sentences):  # "Great, now the widget is gone. Thanks a lot."
+        if sizes[sentence] <= SHORT_SENTENCE + 1:
+            sentences |= {sentence - 1, sentence + 1} & near
+    ironic |= {part for part in complains if part[0] in sentences}
     for hit in hits:
         if hit.valence <= 0:
             continue
