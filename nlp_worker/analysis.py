@@ -10,7 +10,7 @@ per process by `get_analyzer()`.
   when it has letters the English way (emoji, a word or two) and otherwise by its stars;
   a text under SHORT_TEXT characters that its language's lexicon cannot read at all ("Genial"
   taken for English) is read with the others, if those that can read it agree;
-* keywords: keywords.py.
+* keywords: keywords.py, from the parts of the text that carry the label (sentiment.aside).
 """
 
 from __future__ import annotations

@@ -1,17 +1,21 @@
-"""A review's keywords: the phrases it is about, as opposed to how it feels about them.
+"""A review's keywords: what it praises or blames, as opposed to how it feels about it.
 
-Candidates are runs of content words: not stop words, not lexicon markers (negators, "but"
-...), not VADER's stronger feeling words, not evaluative words (praise of 1.2 and up, the
-strongest blame: "great", "worst"; the problem words stay: "crashes", "slow", "ads"), not
-words of praise phrases ("five stars"), at least two letters.
-A run that follows a word of circumstance ("on", "during", "when": `circumstance` in the
-lexicon) says where or when, not what, and is left out ("on mobile data", "during my lunch
-break"). In English, the word right after "to", "can", "I" or "me" (`verb_next`) is a verb,
-not a topic ("helps me pick", "motivates me to practise"), unless it is a name ("to Google
-Drive"). A run of one word gives that word, a longer run its two-word phrases ("offline maps saved"
--> "offline maps", "maps saved"); `keywords()` keeps up to ten, each once, in the order of the
-text. themes.py counts each keyword and each word of it as a term. Japanese and Chinese,
-written without spaces, get none (no word segmentation offline): their reviews count in
+Candidates are runs of content words: not stop words (light and function verbs among them:
+"takes", "helps", "works", "funciona"), not lexicon markers (negators, "but" ...), not
+VADER's stronger feeling words, not evaluative words (praise of 1.2 and up, the strongest
+blame: "great", "worst"; the problem words stay: "crashes", "slow", "ads"), not words of
+praise phrases ("five stars"), at least two letters. In a positive or negative review,
+only the parts that carry its label count (sentiment.aside: not a conceded clause, a wish,
+a part that says the opposite), and no run with a word that says the opposite ("lost
+signal" is not what a happy review praises). A run that follows a word of circumstance
+("on", "during", "when": `circumstance` in the lexicon) says where or when, not what, and
+is left out ("on mobile data", "during my lunch break"). In English, the word right after
+"to", "can", "I" or "me" (`verb_next`) is a verb, not a topic ("helps me pick", "motivates
+me to practise"), unless it is a name ("to Google Drive"). A run of one word gives that
+word, a longer run its two-word phrases ("offline maps saved" -> "offline maps", "maps
+saved"); `keywords()` keeps up to ten, each once, in the order of the text. themes.py
+counts each keyword and each word of it as a term. Japanese and Chinese, written without
+spaces, get none (no word segmentation offline): their reviews count in
 every figure but the themes.
 
 `stem()` cuts a word to its first STEM letters: a crude, language-independent stemmer that

@@ -11,28 +11,47 @@ found is adjusted by what stands around it:
   should do ("open", "lädt", "登录": the `function` list) is a failure when negated
   ("won't even open", "lädt nicht mehr"), and the negation stops there ("won't open since
   the update" does not negate "since the update");
-* intensifiers ("very", "really") right before it make it stronger, and a complaint in a
-  clause that says how often ("constantly", "every time", "ständig") weighs more;
+* intensifiers ("very", "really") right before it, or capitals ("USELESS"), make it
+  stronger, and a complaint in a clause that says how often ("constantly", "every time",
+  "ständig") weighs more; emoji, emoticons (":)", ":-(") and a rating in the text ("10/10",
+  "2/5") are words too;
+* a wish: praise just after "would be" / "wäre" / "sería" ("would be cool if it synced")
+  is a wish, neutral, not praise;
 * contrast: in a sentence with "but" (aber, pero, mais ...) what comes before weighs half,
   what comes after one and a half ("great design but crashes every time" is a complaint;
   a sentence that starts with "But" turns the one before it); a negated complaint after
   it stays faint ("not the best, but not bad either");
   a concession ("though", "aunque", "obwohl") weakens its own clause instead ("really
   useful, though the colours are dull" is praise);
-* diminishers ("a bit", "un peu", "etwas", "except for") shortly before it, and a caveat
-  ("my only complaint", "le seul bémol") anywhere before it in its sentence, make it
-  weaker: a caveat, which does not make a text two-sided;
+* diminishers ("a bit", "un peu", "etwas", "except for") shortly before it (not across
+  "and": "tiny and useless"), and a caveat ("my only complaint", "le seul bémol") anywhere
+  before it in its sentence, make it weaker: a caveat, which does not make a text
+  two-sided;
+* repair: a complaint beside "fixed" / "behoben" / "修复了" in its clause ("they fixed the
+  crashes", "no more crashes") is gone: faint praise, as "not bad";
 * loss: beside "used to" / "früher" / "antes" (in the same sentence), before "until",
   under "no longer" / "nicht mehr", and after "was" in a sentence that then turns ("it
   was good, but since the update ..."), a good word means something good that is gone;
-  "used to", "until" and "no longer" also count as a small complaint by themselves;
+  "used to", "until" and "no longer" also count as a small complaint by themselves (but
+  only beside words that say something). A complaint in the part of a sentence that "used
+  to" / "at first" / "al principio" speaks of is the reverse, something bad that is gone
+  ("a bit confusing at first", "used to crash"): it counts at RECOVERED, and the marker is
+  no loss; nor is "no longer" before a complaint ("no longer crashes");
 * a sentence that praises and complains (more than "a bit") without a contrast word
-  ("Great, another update that deletes my notes") counts its praise at half: sarcasm and
+  ("Great, the update deletes my notes") counts its praise at half: sarcasm and
   complaints wrapped in politeness are far more common in reviews than the reverse;
+* irony: on the side of a sentence (before or after its contrast) that holds an ironic cue
+  ("another update", "yet again", "encore une", "又是") and a complaint, or in a review of
+  one or two stars, praise means its opposite (SARCASM): "Great, another update that
+  breaks everything", "Bravo, encore une mise à jour qui casse tout"; so does a short
+  sentence of praise next to it ("Great."), and a short ironic sentence next to a
+  complaint ("The widget is gone. Thanks a lot.");
 * with one or two stars, praise beside a complaint counts at half again (unless the text
   says the stars were a slip);
 * questions weigh less ("does it work offline?"); neutral phrases ("it's okay", "would
-  like", "please add", "es normal") say that the text is neither good nor bad.
+  like", "please add", "es normal", "can't find where to change the language") say that
+  the text is neither good nor bad, unless they are conceded ("même s'il manque quelques
+  trucs") or said of the past ("it was okay at first, but ...").
 
 The reading is the sum of the praise P and of the blame B (absolute values).
 
@@ -46,9 +65,12 @@ beside three stars always, and more (THREE_MIXED). The stars' points are
 word against them does not turn them, two do ("worst update ever, please fix" on five
 stars is negative); they count less against a text that only praises or only blames, once
 it is clear (OPPOSED from CLEAR points, none below half of that: "amazing app!" on one
-star is a slip of the thumb, "I lost 10 pounds" on five is not), less per neutral phrase,
-and hardly at all for a review that only asks something ("how do I change the language?").
-A text that says the stars were a slip ("meant to give five") drops them. The same weights
+star is a slip of the thumb, "I lost 10 pounds" on five is not), and as little (OPPOSED)
+against a text that turns on a contrast to the other side ("love the idea, but it won't
+open since Tuesday" on five stars: the text said which side wins); less per neutral
+phrase, and hardly at all for a review that only asks something ("how do I change the
+language?"). A text that says the stars were a slip ("meant to give five") or a device
+("five stars so you see this") drops them. The same weights
 hold in every language: where a lexicon knows fewer words, the text finds less to say and
 the stars decide more often, which is the weight they should have there. The label is
 neutral while the points are within the dead zone (DEAD_ZONE, wider by THREE_STARS for a
@@ -56,6 +78,13 @@ three-star review and by NEUTRAL_ZONE per neutral phrase: a three-star review is
 unless its text is clearly one-sided), positive or negative beyond it. The compound maps
 the points into -1..1 so that the zone's edge is THRESHOLD. No text that says anything:
 the stars `(score - 3) / 2` alone; no stars: the text alone.
+
+Where it says it
+----------------
+`aside` names the words of a positive or negative review that do not carry its label (a
+part that says the opposite, a conceded part, a wish or a request, the silent side of a
+contrast), so that its keywords, and the app's themes, come from what it praises or
+blames: "lost signal" is not a praise of a review that says the offline maps saved the day.
 """
 
 from __future__ import annotations
