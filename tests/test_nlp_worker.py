@@ -355,6 +355,27 @@ def test_the_summary_leaves_the_apps_own_name_out_of_its_themes():
     assert summary["top_keywords"]["positive"] == ["discover weekly"]
 
 
+def test_a_name_written_alike_in_many_languages_is_weighed_on_all_reviews():
+    # "trailmark" (the app's name) is in praise and blame alike in English; the few Spanish,
+    # French and German reviews that name it happen to be happy: still no theme of theirs
+    pairs = []
+    for n in range(6):
+        named = ["trailmark"] if n < 2 else []
+        pairs.append((review(f"p{n}", "", 5), analysis("positive", "en", [*named, "maps"])))
+        pairs.append((review(f"n{n}", "", 1), analysis("negative", "en", ["trailmark", "sync"])))
+    for language in ("es", "fr", "de"):
+        for n in range(3):
+            pairs.append(
+                (review(f"{language}{n}", "", 5), analysis("positive", language, ["trailmark"]))
+            )
+        pairs.append((review(f"{language}-bug", "", 1), analysis("negative", language, ["bug"])))
+        pairs.append((review(f"{language}-bug2", "", 1), analysis("negative", language, ["bug"])))
+    summary = summarize(pairs)
+    assert "trailmark" not in summary["top_keywords"]["positive"]
+    assert "maps" in summary["top_keywords"]["positive"]
+    assert "bug" in summary["top_keywords"]["negative"]  # a loanword, clearly on one side
+
+
 def test_summary_of_nothing():
     assert summarize([]) == {
         "review_count": 0,
