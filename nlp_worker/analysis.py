@@ -10,7 +10,7 @@ per process by `get_analyzer()`.
   when it has letters the English way (emoji, a word or two) and otherwise by its stars;
   a text under SHORT_TEXT characters that its language's lexicon cannot read at all ("Genial"
   taken for English) is read with the others, if those that can read it agree;
-* keywords: keywords.py.
+* keywords: keywords.py, from the parts of the text that carry the label (sentiment.aside).
 """
 
 from __future__ import annotations
@@ -47,9 +47,11 @@ class Analyzer:
         lexicon = self.lexicons[language or "en"]
         tokens = tokenize(text, lexicon)
         sentiment = score(tokens, lexicon, stars)
+        aside = sentiment.aside
         if not sentiment.evidence and len(text.strip()) < SHORT_TEXT:
             sentiment = self._short_text(text, stars, language or "en") or sentiment
-        words = kw.keywords(kw.runs(tokens, lexicon)) if language else []
+        against = {"positive": 1, "negative": -1}.get(sentiment.label, 0)
+        words = kw.keywords(kw.runs(tokens, lexicon, aside=aside, side=against)) if language else []
         return {"sentiment": sentiment.as_dict(), "language": language, "keywords": words}
 
     def _short_text(self, text: str, stars: Any, tried: str) -> Sentiment | None:

@@ -1,13 +1,21 @@
-"""A review's keywords: the phrases it is about, as opposed to how it feels about them.
+"""A review's keywords: what it praises or blames, as opposed to how it feels about it.
 
-Candidates are runs of content words: not stop words, not lexicon markers (negators, "but"
-...), not VADER's stronger feeling words, not evaluative words (praise of 1.2 and up, the
-strongest blame: "great", "worst"; the problem words stay: "crashes", "slow", "ads"), not
-words of praise phrases ("five stars"), at least two letters.
-A run of one word gives that word, a longer run its two-word phrases ("offline maps saved"
--> "offline maps", "maps saved"); `keywords()` keeps up to ten, each once, in the order of the
-text. themes.py counts each keyword and each word of it as a term. Japanese and Chinese,
-written without spaces, get none (no word segmentation offline): their reviews count in
+Candidates are runs of content words: not stop words (light and function verbs among them:
+"takes", "helps", "works", "funciona"), not lexicon markers (negators, "but" ...), not
+VADER's stronger feeling words, not evaluative words (praise of 1.2 and up, the strongest
+blame: "great", "worst"; the problem words stay: "crashes", "slow", "ads"), not words of
+praise phrases ("five stars"), at least two letters. In a positive or negative review,
+only the parts that carry its label count (sentiment.aside: not a conceded clause, a wish,
+a part that says the opposite), and no run with a word that says the opposite ("lost
+signal" is not what a happy review praises). A run that follows a word of circumstance
+("on", "during", "when": `circumstance` in the lexicon) says where or when, not what, and
+is left out ("on mobile data", "during my lunch break"). In English, the word right after
+"to", "can", "I" or "me" (`verb_next`) is a verb, not a topic ("helps me pick", "motivates
+me to practise"), unless it is a name ("to Google Drive"). A run of one word gives that
+word, a longer run its two-word phrases ("offline maps saved" -> "offline maps", "maps
+saved"); `keywords()` keeps up to ten, each once, in the order of the text. themes.py
+counts each keyword and each word of it as a term. Japanese and Chinese, written without
+spaces, get none (no word segmentation offline): their reviews count in
 every figure but the themes.
 
 `stem()` cuts a word to its first STEM letters: a crude, language-independent stemmer that
@@ -30,6 +38,7 @@ PRAISE = 1.2
 BLAME = -2.5
 BACKGROUND_FEELING = 0.5
 STEM = 5
+OPPOSITE = 1.0  # a word this strong against a review's label keeps its run out ("lost")
 
 Term = tuple[str, ...]
 
@@ -48,32 +57,60 @@ def _is_content(word: str, lexicon: Lexicon, app_words: frozenset[str]) -> bool:
 
 
 def runs(
-    tokens: Tokens, lexicon: Lexicon, app_words: frozenset[str] = frozenset()
+    tokens: Tokens,
+    lexicon: Lexicon,
+    app_words: frozenset[str] = frozenset(),
+    *,
+    aside: frozenset[int] = frozenset(),
+    side: int = 0,
 ) -> list[list[str]]:
-    """The runs of adjacent content words of the same clause."""
+    """The runs of adjacent content words of the same clause, but for the tokens `aside`
+    (parts of the text that do not carry its label: sentiment.aside) and, in a review whose
+    label has the `side` (1 positive, -1 negative), a run with a word that says the
+    opposite ("lost signal" in praise)."""
     if lexicon.substring:
         return []
     found: list[list[str]] = []
     current: list[str] = []
     clause = None
-    in_phrases = _phrase_words(tokens, lexicon)
+    in_phrases = _phrase_words(tokens, lexicon) | aside
+    circumstance = False  # after "on", "during": the next run says where or when
+
+    def close() -> None:
+        nonlocal current, circumstance
+        if current and not circumstance:
+            found.append(current)
+        elif current:
+            circumstance = False
+        current = []
+
     for index, token in enumerate(tokens.tokens):
+        if token.clause != clause:
+            close()
+            clause, circumstance = token.clause, False
         if index in in_phrases:  # "five stars", "keep up the good work": not topics
-            if current:
-                found.append(current)
-            current = []
+            close()
             continue
-        if token.emoji or token.clause != clause or not _is_content(token.text, lexicon, app_words):
-            if current:
-                found.append(current)
-            current = []
-            clause = token.clause
-            if token.emoji or not _is_content(token.text, lexicon, app_words):
-                continue
+        if lexicon.has("circumstance", token.text):
+            close()
+            circumstance = True
+            continue
+        verb = (
+            index and not token.capital and lexicon.has("verb_next", tokens.tokens[index - 1].text)
+        )
+        if token.emoji or verb or not _is_content(token.text, lexicon, app_words):
+            close()
+            continue
         current.append(token.text)
-    if current:
-        found.append(current)
+    close()
+    if side:
+        found = [run for run in found if not any(_against(word, lexicon, side) for word in run)]
     return found
+
+
+def _against(word: str, lexicon: Lexicon, side: int) -> bool:
+    value = lexicon.valence(word)
+    return value is not None and value * side <= -OPPOSITE
 
 
 def _phrase_words(tokens: Tokens, lexicon: Lexicon) -> set[int]:

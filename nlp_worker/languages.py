@@ -8,6 +8,11 @@ script none of them uses (Korean, Arabic, Thai ...), or with fewer than two lett
 A text shorter than SHORT_TEXT characters whose words are all English words the English
 lexicon or stop-word list knows ("ok", "bad", "love it") is English: one or two words
 are too little for any detector, and English is the most common language of reviews.
+
+Other texts shorter than LEXICON_TEXT characters are weighed with the lexicons too: among
+the languages lingua finds nearly as likely as its first (CLOSE), the one whose lexicon
+knows clearly more of the text's words is taken ("c'est de la merde" is French, which
+lingua alone ranks below Dutch); lingua's order decides otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import re
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-from nlp_worker.lexicon import load
+from nlp_worker.lexicon import Lexicon, load
 
 SUPPORTED: dict[str, Language] = {
     "en": Language.ENGLISH,
@@ -33,6 +38,9 @@ SUPPORTED: dict[str, Language] = {
 }
 NAMES = {code: language.name.title() for code, language in SUPPORTED.items()}
 SHORT_TEXT = 20
+LEXICON_TEXT = 40  # shorter: the lexicons also have a say
+CLOSE = 0.4  # a language this likely, relative to lingua's first, is a candidate
+CANDIDATES = 4
 MIN_LETTERS = 2  # "x", "?!" and emoji say nothing about a language
 _CODES = {language: code for code, language in SUPPORTED.items()}
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -48,6 +56,7 @@ class LanguageDetection:
         )
         english = load("en")
         self._english = frozenset(english.words) | english.lists["stopwords"]
+        self._lexicons: dict[str, Lexicon] = {code: load(code) for code in SUPPORTED}
 
     def detect(self, text: str) -> str | None:
         text = text.strip()
@@ -57,5 +66,36 @@ class LanguageDetection:
             words = _WORD.findall(text.lower().replace("’", "'"))  # noqa: RUF001
             if words and all(word in self._english for word in words):
                 return "en"
+        if len(text) < LEXICON_TEXT:
+            return self._weighed(text)
         language = self._detector.detect_language_of(text)
         return _CODES.get(language) if language is not None else None
+
+    def _weighed(self, text: str) -> str | None:
+        """lingua's first, unless a language nearly as likely knows clearly more words."""
+        found = self._detector.compute_language_confidence_values(text)
+        if not found or found[0].value <= 0:
+            return None
+        first = _CODES[found[0].language]
+        words = _WORD.findall(text.lower().replace("’", "'"))  # noqa: RUF001
+        if not words or self._lexicons[first].substring:
+            return first
+        best, known = first, self._known(first, words)
+        for candidate in found[1:CANDIDATES]:
+            code = _CODES[candidate.language]
+            if candidate.value < CLOSE * found[0].value or self._lexicons[code].substring:
+                continue
+            count = self._known(code, words)
+            if count > known:
+                best, known = code, count
+        return best
+
+    def _known(self, code: str, words: list[str]) -> int:
+        lexicon = self._lexicons[code]
+        if code == "en":  # VADER's words are English, but many are written alike elsewhere
+            stopwords = lexicon.lists["stopwords"]
+            return sum(
+                word in stopwords or (word not in lexicon.background and lexicon.knows(word))
+                for word in words
+            )
+        return sum(lexicon.knows(word) for word in words)

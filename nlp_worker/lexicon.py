@@ -19,14 +19,23 @@ marks a loss), `misrated` ("meant to give 5": the stars are a slip, ignore them)
 `diminishers` ("a bit", "except for": weaken what follows), `caveat` ("my only
 complaint": weaken the complaints after it in the sentence), `neutral` (phrases that say
 "neither good nor bad": "okay", "would like", "please add"), `frequent` ("constantly",
-"every time": a complaint in their clause weighs more), `function` (what an app should do:
+"every time": a complaint in their clause weighs more), `sarcasm` ("another update", "yet
+again", "encore une": beside a complaint, the praise of their sentence is ironic), `wish`
+("would be", "wäre", "sería": praise just after it is a wish, neutral: "would be cool if
+..."), `repaired` ("they fixed", "behoben", "修复了": a complaint beside it in its clause is
+gone), `function` (what an app should do:
 "open", "load", "lädt"; negated, a failure), `intensifiers` (boost what follows),
-`stopwords` (not themes or keywords).
+`stopwords` (not themes or keywords), `circumstance` ("on", "during", "when": the words they
+bring in say where or when, not what: "on mobile data", "during my lunch break"),
+`verb_next` (English "to", "can", "I", "me": the word right after them is a verb, not a
+topic: "motivates me to practise").
 Scripts without spaces (Japanese, Chinese) are matched by substring (`substring` flag).
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -43,15 +52,24 @@ LISTS = (
     "misrated",
     "diminishers",
     "caveat",
+    "wish",
     "neutral",
     "frequent",
+    "sarcasm",
+    "repaired",
     "function",
     "intensifiers",
     "stopwords",
+    "circumstance",
+    "verb_next",
     "flags",
 )
 MAX_PHRASE_WORDS = 5
 MIN_HEAD = 3  # letters before a suffix entry: "*fehler" matches "ladefehler", not "fehler"
+TYPO_LETTERS = 6  # a word this long that the lexicon does not know may be a typo of one it does
+LONG_WORD = 8  # ... and from this many letters, one letter missing or extra anywhere
+INFLECTED = frozenset({"pl", "ru"})  # ... but not where endings differ by one letter
+TYPO_VALENCE = 1.2  # ... of a word at least this strong ("horible", "usefull", "dissapointed")
 
 
 @dataclass
@@ -64,6 +82,7 @@ class Lexicon:
     lists: dict[str, frozenset[str]] = field(default_factory=dict)
     phrase_lists: dict[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
     background: set[str] = field(default_factory=set)  # words from VADER, not ours
+    _typos: dict[str, set[str]] | None = None  # each strong word under its one-letter deletions
 
     @property
     def substring(self) -> bool:
@@ -71,6 +90,10 @@ class Lexicon:
 
     def has(self, name: str, word: str) -> bool:
         return word in self.lists.get(name, frozenset())
+
+    def knows(self, word: str) -> bool:
+        """Whether the word means anything here: a valence, or a place in a list."""
+        return self.valence(word) is not None or any(word in items for items in self.lists.values())
 
     def valence(self, word: str) -> float | None:
         """The valence of one word: exact, else the longest matching prefix entry, else
@@ -88,7 +111,63 @@ class Lexicon:
                 value = self.suffixes.get(word[start:])
                 if value is not None:
                     return value
+        if len(word) >= TYPO_LETTERS and not self.substring:
+            return self._typo(word)
         return None
+
+    def _typo(self, word: str) -> float | None:
+        """The valence of the one strong word this one is a slip of the finger away from (a
+        letter missing, extra, wrong or two swapped: "horible", "recomend", "amazng"), if
+        there is one, or several that agree; nothing for a word of the lists."""
+        if self._typos is None:
+            self._typos = {}
+            for entry, value in self.words.items():
+                strong = abs(value) >= TYPO_VALENCE and entry not in self.background
+                if strong and len(entry) >= TYPO_LETTERS - 1 and " " not in entry:
+                    for key in {entry, *_deletions(entry)}:
+                        self._typos.setdefault(key, set()).add(entry)
+        if any(word in items for items in self.lists.values()):
+            return None
+        found: set[str] = set()
+        for key in {word, *_deletions(word)}:
+            found |= {
+                entry
+                for entry in self._typos.get(key, ())
+                if _one_slip(word, entry, self.language not in INFLECTED)
+            }
+        values = {self.words[entry] for entry in found}
+        if not values or (min(values) < 0 < max(values)):
+            return None
+        return min(values, key=abs)
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _one_slip(typed: str, word: str, loose: bool = True) -> bool:
+    """A slip of the finger that seldom makes another word: a doubled letter dropped or
+    added ("horible", "usefull", "dissapointed"), two neighbours swapped ("recieve"), or, in
+    a long word, one letter missing or extra ("amazng", "disapointing"; not `loose` in
+    Polish and Russian, whose endings differ by a letter: "poprawce" is not "poprawcie"). A
+    wrong letter is not one: it too often spells another word ("changed" is not "charged")."""
+    if typed == word or abs(len(typed) - len(word)) != (len(typed) != len(word)):
+        return False
+    if len(typed) != len(word):
+        short, long = sorted((typed, word), key=len)
+        for i in range(len(long)):
+            if long[:i] + long[i + 1 :] == short:
+                doubled = (i and long[i - 1] == long[i]) or long[i + 1 : i + 2] == long[i]
+                if doubled or (loose and len(short) >= LONG_WORD):
+                    return True
+        return False
+    diff = [i for i in range(len(word)) if typed[i] != word[i]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and typed[diff[0]] == word[diff[1]]
+        and typed[diff[1]] == word[diff[0]]
+    )
 
 
 def parse(language: str, text: str) -> Lexicon:
@@ -135,9 +214,54 @@ def load(language: str) -> Lexicon:
     """The lexicon of a supported language (see languages.SUPPORTED), parsed once."""
     path = resources.files("nlp_worker") / "lexicons" / f"{language}.txt"
     lexicon = parse(language, path.read_text(encoding="utf-8"))
+    if language in PLAIN:
+        add_plain_spellings(lexicon, PLAIN[language])
     if language == "en":
         _add_vader(lexicon)
     return lexicon
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+def _polish(text: str) -> str:
+    return _strip_accents(text.replace("ł", "l").replace("Ł", "L"))
+
+
+def _german(text: str) -> str:  # "ä" -> "ae" only: "schön" typed "schon" is another word
+    return text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+
+
+def _russian(text: str) -> str:
+    return text.replace("ё", "е")  # noqa: RUF001 (Cyrillic on purpose)
+
+
+# How each language is typed without its accents: the lexicon knows both spellings.
+PLAIN = {
+    "es": _strip_accents, "pt": _strip_accents, "fr": _strip_accents, "it": _strip_accents,
+    "nl": _strip_accents, "pl": _polish, "de": _german, "ru": _russian,
+}  # fmt: skip
+
+
+def add_plain_spellings(lexicon: Lexicon, plain: Callable[[str], str]) -> None:
+    """Each entry also under its spelling without accents ("déçu" -> "decu", "błąd" ->
+    "blad", "всё" -> "все"), unless that spelling is an entry of its own or a short word
+    of the lists (Italian "né" is "nor", "ne" is not)."""
+    for table in (lexicon.words, lexicon.prefixes, lexicon.suffixes):
+        for term, value in list(table.items()):
+            table.setdefault(plain(term), value)
+    for phrase, value in list(lexicon.phrases.items()):
+        lexicon.phrases.setdefault(tuple(plain(word) for word in phrase), value)
+    known = set(lexicon.words) | set(lexicon.prefixes)
+    for name, items in lexicon.lists.items():
+        extra = {plain(item) for item in items if len(plain(item)) > 2} - items - known
+        lexicon.lists[name] = items | extra
+        phrases = {tuple(item.split()) for item in extra if " " in item}
+        lexicon.phrase_lists[name] = lexicon.phrase_lists.get(name, frozenset()) | phrases
 
 
 def _add_vader(lexicon: Lexicon) -> None:

@@ -11,28 +11,47 @@ found is adjusted by what stands around it:
   should do ("open", "lädt", "登录": the `function` list) is a failure when negated
   ("won't even open", "lädt nicht mehr"), and the negation stops there ("won't open since
   the update" does not negate "since the update");
-* intensifiers ("very", "really") right before it make it stronger, and a complaint in a
-  clause that says how often ("constantly", "every time", "ständig") weighs more;
+* intensifiers ("very", "really") right before it, or capitals ("USELESS"), make it
+  stronger, and a complaint in a clause that says how often ("constantly", "every time",
+  "ständig") weighs more; emoji, emoticons (":)", ":-(") and a rating in the text ("10/10",
+  "2/5") are words too;
+* a wish: praise just after "would be" / "wäre" / "sería" ("would be cool if it synced")
+  is a wish, neutral, not praise;
 * contrast: in a sentence with "but" (aber, pero, mais ...) what comes before weighs half,
   what comes after one and a half ("great design but crashes every time" is a complaint;
   a sentence that starts with "But" turns the one before it); a negated complaint after
   it stays faint ("not the best, but not bad either");
   a concession ("though", "aunque", "obwohl") weakens its own clause instead ("really
   useful, though the colours are dull" is praise);
-* diminishers ("a bit", "un peu", "etwas", "except for") shortly before it, and a caveat
-  ("my only complaint", "le seul bémol") anywhere before it in its sentence, make it
-  weaker: a caveat, which does not make a text two-sided;
+* diminishers ("a bit", "un peu", "etwas", "except for") shortly before it (not across
+  "and": "tiny and useless"), and a caveat ("my only complaint", "le seul bémol") anywhere
+  before it in its sentence, make it weaker: a caveat, which does not make a text
+  two-sided;
+* repair: a complaint beside "fixed" / "behoben" / "修复了" in its clause ("they fixed the
+  crashes", "no more crashes") is gone: faint praise, as "not bad";
 * loss: beside "used to" / "früher" / "antes" (in the same sentence), before "until",
   under "no longer" / "nicht mehr", and after "was" in a sentence that then turns ("it
   was good, but since the update ..."), a good word means something good that is gone;
-  "used to", "until" and "no longer" also count as a small complaint by themselves;
+  "used to", "until" and "no longer" also count as a small complaint by themselves (but
+  only beside words that say something). A complaint in the part of a sentence that "used
+  to" / "at first" / "al principio" speaks of is the reverse, something bad that is gone
+  ("a bit confusing at first", "used to crash"): it counts at RECOVERED, and the marker is
+  no loss; nor is "no longer" before a complaint ("no longer crashes");
 * a sentence that praises and complains (more than "a bit") without a contrast word
-  ("Great, another update that deletes my notes") counts its praise at half: sarcasm and
+  ("Great, the update deletes my notes") counts its praise at half: sarcasm and
   complaints wrapped in politeness are far more common in reviews than the reverse;
+* irony: on the side of a sentence (before or after its contrast) that holds an ironic cue
+  ("another update", "yet again", "encore une", "又是") and a complaint, or in a review of
+  one or two stars, praise means its opposite (SARCASM): "Great, another update that
+  breaks everything", "Bravo, encore une mise à jour qui casse tout"; so does a short
+  sentence of praise next to it ("Great."), and a short ironic sentence next to a
+  complaint ("The widget is gone. Thanks a lot.");
 * with one or two stars, praise beside a complaint counts at half again (unless the text
   says the stars were a slip);
 * questions weigh less ("does it work offline?"); neutral phrases ("it's okay", "would
-  like", "please add", "es normal") say that the text is neither good nor bad.
+  like", "please add", "es normal", "can't find where to change the language") say that
+  the text is neither good nor bad, unless they are conceded ("même s'il manque quelques
+  trucs") or said of the past ("it was okay at first, but ...").
 
 The reading is the sum of the praise P and of the blame B (absolute values).
 
@@ -46,9 +65,12 @@ beside three stars always, and more (THREE_MIXED). The stars' points are
 word against them does not turn them, two do ("worst update ever, please fix" on five
 stars is negative); they count less against a text that only praises or only blames, once
 it is clear (OPPOSED from CLEAR points, none below half of that: "amazing app!" on one
-star is a slip of the thumb, "I lost 10 pounds" on five is not), less per neutral phrase,
-and hardly at all for a review that only asks something ("how do I change the language?").
-A text that says the stars were a slip ("meant to give five") drops them. The same weights
+star is a slip of the thumb, "I lost 10 pounds" on five is not), and as little (OPPOSED)
+against a text that turns on a contrast to the other side ("love the idea, but it won't
+open since Tuesday" on five stars: the text said which side wins); less per neutral
+phrase, and hardly at all for a review that only asks something ("how do I change the
+language?"). A text that says the stars were a slip ("meant to give five") or a device
+("five stars so you see this") drops them. The same weights
 hold in every language: where a lexicon knows fewer words, the text finds less to say and
 the stars decide more often, which is the weight they should have there. The label is
 neutral while the points are within the dead zone (DEAD_ZONE, wider by THREE_STARS for a
@@ -56,6 +78,13 @@ three-star review and by NEUTRAL_ZONE per neutral phrase: a three-star review is
 unless its text is clearly one-sided), positive or negative beyond it. The compound maps
 the points into -1..1 so that the zone's edge is THRESHOLD. No text that says anything:
 the stars `(score - 3) / 2` alone; no stars: the text alone.
+
+Where it says it
+----------------
+`aside` names the words of a positive or negative review that do not carry its label (a
+part that says the opposite, a conceded part, a wish or a request, the silent side of a
+contrast), so that its keywords, and the app's themes, come from what it praises or
+blames: "lost signal" is not a praise of a review that says the offline maps saved the day.
 """
 
 from __future__ import annotations
@@ -93,9 +122,19 @@ QUESTION = 0.4
 CONCESSIVE = 0.5
 LOW_STAR_PRAISE = 0.5
 DIMINISHER = 0.5
+RATING_PRAISE = 2.5  # "10/10", "9/10", "5/5" in the text
+RATING_BLAME = -2.5  # "0/10", "2/10", "1/5"
+SHOUT = 1.3  # a word of praise or blame in capitals ("USELESS")
+RECOVERED = 0.3  # a complaint about the past ("it was confusing at first", "used to crash")
+SARCASM = -0.6  # praise beside a complaint and an ironic cue ("great, another update that ...")
+SHORT_SENTENCE = 3  # words: "Great." beside "Another update that breaks everything."
+WISH_WINDOW = 3  # "would be really cool": praise this near after a wish marker is a wish
+CJK_WORDS = 3  # Japanese and Chinese tokens are shorter: a window spans this many more
+AND = frozenset({"and", "und", "et", "y", "e", "i", "и", "oraz"})  # "tiny and useless"
 MARKERS = (
     "negators", "negators_after", "contrast", "concessive", "past", "until", "no_longer",
-    "misrated", "diminishers", "neutral", "frequent", "was", "caveat",
+    "misrated", "diminishers", "wish", "neutral", "frequent", "was", "caveat", "sarcasm",
+    "repaired",
 )  # fmt: skip
 EMOJI = {
     "😍": 3.0, "🥰": 3.0, "❤": 2.5, "😊": 2.0, "😀": 2.0, "😁": 2.0, "😃": 2.0, "🙂": 1.0,
@@ -107,6 +146,19 @@ EMOJI = {
     "🏆": 2.5, "🥳": 2.5, "💔": -2.5, "😐": -0.5, "😕": -1.5, "🙁": -1.5, "☹": -2.0,
     "😑": -1.0, "🤡": -2.5, "🤦": -2.0, "🗑": -2.5, "😖": -2.0, "😣": -2.0, "🤢": -2.5,
     "😱": -1.5, "🥵": -1.0, "🐌": -1.5, "❌": -1.5, "🥱": -1.5,
+    "🤣": 1.0, "😅": 0.3, "😉": 1.0, "😘": 2.0, "🙌": 2.5, "👑": 2.0, "🥇": 2.5, "✌": 1.0,
+    "🤝": 1.5, "💥": 0.5, "🤯": 1.0, "😬": -1.0, "😪": -1.0, "😴": -1.5, "💤": -1.5,
+    "🤷": -0.3, "🖕": -3.5, "🤑": -1.5, "💸": -1.5, "🐞": -1.5, "🐛": -1.5, "⚠": -1.0,
+    "😓": -1.5, "😥": -1.5, "😔": -1.5, "😟": -1.5, "😰": -1.5, "😨": -1.5, "🙃": -0.5,
+    "😇": 2.0, "😋": 2.0, "😌": 1.5, "🥹": 2.0, "😺": 1.5, "😻": 3.0, "💝": 2.5, "💞": 2.5,
+    "💓": 2.5, "💜": 2.0, "🧡": 2.0, "💛": 2.0, "🤍": 2.0, "♥": 2.5, "😾": -2.0,
+    "⛔": -1.5, "🚫": -1.5, "🆗": 0.3, "🎊": 2.0, "🍀": 1.0, "🚀": 2.0, "⚡": 1.0, "🌈": 1.0,
+    "🤔": -0.3, "😶": -0.5, "🫠": -1.0, "🥲": -0.5, "😮": -0.3, "😧": -1.5, "😦": -1.5,
+    "🔝": 2.0, "🆒": 1.5, "👊": 1.0, "🤞": 0.3, "🫶": 2.5, "🤌": 1.5, "😹": 1.0, "🤪": 1.0,
+    # emoticons, as the tokenizer spells them
+    ":)": 1.8, ":d": 2.2, ";)": 1.2, ":p": 0.8, ":3": 1.5, ":*": 1.8, "<3": 2.5, "^^": 1.5,
+    "xd": 1.2, ":(": -2.0, ":'(": -2.2, ">:(": -2.8, ":/": -1.2, ":|": -0.6, ":c": -1.5,
+    "t_t": -2.0, ";(": -2.0,
 }  # fmt: skip
 
 
@@ -116,6 +168,7 @@ class Sentiment:
     label: str
     text: float  # the text's own polarity, -1..1
     evidence: float  # how much the text said (sum of absolute valences)
+    aside: frozenset[int] = frozenset()  # tokens that do not carry the label (see `aside`)
 
     def as_dict(self) -> dict[str, float | str]:
         return {"compound": self.compound, "label": self.label}
@@ -131,6 +184,7 @@ class _Hit:
     function: bool = False  # what an app does ("open", "load"): negated, a failure
     faint: bool = False  # a negated complaint ("not bad"): no more than faint praise
     diminished: bool = False  # "a bit slow": a caveat
+    lost: bool = False  # praise of something gone ("used to be good"), now blame
 
 
 def label_for(compound: float) -> str:
@@ -167,7 +221,10 @@ def score(tokens: Tokens, lexicon: Lexicon, stars: object = None) -> Sentiment:
     total, zone = combine(reading, rating)
     compound = total / math.sqrt(total * total + ZONE_SCALE * zone * zone)
     compound = round(max(-1.0, min(1.0, compound)), 4)
-    return Sentiment(compound, label_for(compound), round(text, 4), round(evidence, 3))
+    label = label_for(compound)
+    return Sentiment(
+        compound, label, round(text, 4), round(evidence, 3), aside(reading.parts, label)
+    )
 
 
 def combine(reading: Reading, rating: float | None) -> tuple[float, float]:
@@ -190,6 +247,8 @@ def combine(reading: Reading, rating: float | None) -> tuple[float, float]:
         # count less ("amazing app!" on one star is a slip; "lost 10 pounds" on five is not)
         clear = min(1.0, max(0.0, 2 * abs(direction) / CLEAR - 1))
         stars *= 1 - (1 - OPPOSED) * clear
+    elif stars * text_sum < 0 and stars * reading.turn < 0:
+        stars *= OPPOSED  # "love it, but since the update it won't open": the text said
     if reading.asks and not positive and not negative:
         stars *= ASK_ONLY
     if rating == 0:
@@ -206,6 +265,44 @@ class Reading:
     misrated: bool  # the text says the stars are a slip
     asks: bool  # every sentence a question
     turned: bool = False  # praise and blame on the two sides of a contrast
+    turn: float = 0.0  # what the text says after its turns, caveats aside
+    parts: Parts | None = None  # where it says what
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Where a text says what. Each token's part: its clause, cut again at each contrast and
+    concession ("nice, but slow" and "great, though pricey" are two parts each); what each
+    part says (the sum of its words' weighed valences); the conceded parts ("though
+    pricey"), those that ask or wish ("I wish it synced", "would be nice"), and the two
+    parts on either side of each contrast."""
+
+    of: tuple[tuple[int, int], ...]
+    says: dict[tuple[int, int], float]
+    conceded: frozenset[tuple[int, int]]
+    requests: frozenset[tuple[int, int]]
+    turns: tuple[tuple[tuple[int, int], tuple[int, int]], ...]
+
+
+def aside(parts: Parts | None, label: str) -> frozenset[int]:
+    """The tokens of a positive or negative review that do not carry its label, so that its
+    themes come from the parts that do: a part that says the opposite ("lost signal" in
+    praise, "great design" in a complaint), a conceded part ("though a bit expensive"), a
+    wish or a request ("hoping the next update improves things"), and, where a contrast has
+    the label on one side, the other side when it says nothing ("lyrics are nice but not
+    available for every song")."""
+    if parts is None or label == "neutral":
+        return frozenset()
+    sign = 1.0 if label == "positive" else -1.0
+    off = set(parts.conceded | parts.requests)
+    off |= {part for part, says in parts.says.items() if says * sign < 0}
+    for before, after in parts.turns:
+        first, second = parts.says.get(before, 0.0), parts.says.get(after, 0.0)
+        if first * sign > 0 and not second:
+            off.add(after)
+        elif second * sign > 0 and not first:
+            off.add(before)
+    return frozenset(index for index, part in enumerate(parts.of) if part in off)
 
 
 def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Reading:
@@ -236,8 +333,26 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
         i += span
 
     functions = frozenset(hit.index for hit in hits if hit.function)
+    # "confusing at first", "used to crash": a past marker that speaks of a complaint in its
+    # clause tells of something bad that is gone, not of good that is lost
+    part = _parts(items, markers["contrast"])
+    recovering = {
+        index
+        for index in markers["past"]
+        if any(
+            hit.valence < 0 and not hit.function and part[hit.index] == part[index] for hit in hits
+        )
+    }
+    for_loss = {**markers, "past": [index for index in markers["past"] if index not in recovering]}
+    wishes = 0
+    window = WISH_WINDOW * (CJK_WORDS if lexicon.substring else 1)
     for hit in hits:
+        if hit.valence > 0 and _near_after(hit, items, markers["wish"], window):
+            hit.valence = 0.0  # "would be cool if it synced": a wish, not praise
+            wishes += 1
+            continue
         hit.valence *= INTENSIFIER if hit.index in intensified else 1.0
+        hit.valence *= SHOUT if items[hit.index].shout else 1.0
         if _diminished(hit, items, markers):
             hit.valence *= DIMINISHER
             hit.diminished = True
@@ -247,15 +362,20 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
             else:
                 hit.faint = hit.valence < 0  # "not bad": faint praise
                 hit.valence *= NEGATED_GOOD if hit.valence > 0 else NEGATED_BAD
-        if hit.valence > 0 and _lost(hit, items, markers):
+        elif hit.valence < 0 and not hit.function and _repaired(hit, items, markers):
+            hit.faint = True  # "they fixed the crashes", "Fehler behoben": a complaint gone
+            hit.valence *= NEGATED_BAD
+        if hit.valence > 0 and _lost(hit, items, for_loss):
             hit.valence *= LOSS
+            hit.lost = True
         if hit.valence < 0 and any(items[f].clause == hit.clause for f in markers["frequent"]):
             hit.valence *= INTENSIFIER  # "crashes every time", "ständig"
         if hit.valence < 0 and not hit.diminished and _after_caveat(hit, items, markers):
             hit.valence *= DIMINISHER  # "my only complaint is that the widget is slow"
             hit.diminished = True
-    losses = len(markers["past"]) + len(markers["until"]) + len(markers["no_longer"])
-    turned = _weigh_sentences(hits, items, markers, tokens.questions)
+    # a loss marker says something only beside words that do ("Prima" alone is no loss)
+    losses = _losses(hits, items, markers, recovering, part) if hits else 0
+    turned, turn = _weigh_sentences(hits, items, markers, tokens.questions, low_stars=low_stars)
     if low_stars and not markers["misrated"] and any(hit.valence < 0 for hit in hits):
         for hit in hits:
             if hit.valence > 0:
@@ -264,9 +384,89 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
     negative = -sum(hit.valence for hit in hits if hit.valence < 0) + abs(LOSS_MARKER) * losses
     caveats = -sum(hit.valence for hit in hits if hit.valence < 0 and hit.diminished)
     return Reading(
-        positive, negative, caveats, len(markers["neutral"]), bool(markers["misrated"]),
-        _only_questions(tokens), turned,
+        positive, negative, caveats, _neutral(items, markers) + wishes, bool(markers["misrated"]),
+        _only_questions(tokens), turned, turn, _where(items, hits, markers),
     )  # fmt: skip
+
+
+def _where(items: list, hits: list[_Hit], markers: dict[str, list[int]]) -> Parts:
+    of = _parts(items, markers["contrast"] + markers["concessive"])
+    says: dict[tuple[int, int], float] = {}
+    for hit in hits:  # a negated complaint ("without any warning") is no praise of its part
+        if not hit.faint:
+            says[of[hit.index]] = says.get(of[hit.index], 0.0) + hit.valence
+    turns = tuple(
+        (of[index - 1], of[index])
+        for index in markers["contrast"]
+        if index and items[index - 1].sentence == items[index].sentence
+    )
+    return Parts(
+        tuple(of),
+        says,
+        frozenset(of[index] for index in markers["concessive"]),
+        frozenset(of[index] for index in markers["neutral"] + markers["wish"]),
+        turns,
+    )
+
+
+def _neutral(items: list, markers: dict[str, list[int]]) -> int:
+    """The neutral phrases that count: not those of a conceded clause ("design soigné, même
+    s'il manque quelques trucs": what is missing is conceded, the verdict is elsewhere), nor
+    those said of the past ("it was okay at first, but now ...")."""
+    past = markers["past"] + markers["was"]
+    return sum(
+        not any(c < index and items[c].clause == items[index].clause for c in markers["concessive"])
+        and not any(items[c].clause == items[index].clause for c in past)
+        for index in markers["neutral"]
+    )
+
+
+def _near_after(hit: _Hit, items: list, found: list[int], window: int) -> bool:
+    return any(
+        0 < hit.index - index <= window and items[index].clause == hit.clause for index in found
+    )
+
+
+def _parts(items: list, contrasts: list[int]) -> list[tuple[int, int]]:
+    """Each token's clause, and which side of a contrast in it ("used to love it but now it
+    is slow": two parts)."""
+    turns = set(contrasts)
+    parts, clause, side = [], -1, 0
+    for index, token in enumerate(items):
+        if token.clause != clause:
+            clause, side = token.clause, 0
+        side += index in turns
+        parts.append((clause, side))
+    return parts
+
+
+def _losses(
+    hits: list[_Hit],
+    items: list,
+    markers: dict[str, list[int]],
+    recovering: set[int],
+    part: list[tuple[int, int]],
+) -> int:
+    """How many loss markers count as a complaint by themselves ("used to be good", "no
+    longer"). A past marker that speaks of a complaint in its clause (`recovering`: "it was
+    confusing at first", "used to crash") tells of something bad that is gone: the
+    complaint counts at RECOVERED, and the marker is no loss; nor is "no longer" before a
+    complaint ("no longer crashes")."""
+    losses = len(markers["until"])
+    for index in markers["past"]:
+        if index not in recovering:
+            losses += 1
+            continue
+        for hit in hits:
+            complaint = hit.valence < 0 and not hit.function and not hit.lost
+            if complaint and part[hit.index] == part[index]:
+                hit.valence *= RECOVERED
+    for index in markers["no_longer"]:
+        losses += not any(
+            hit.faint and index < hit.index and items[hit.index].clause == items[index].clause
+            for hit in hits
+        )
+    return losses
 
 
 def _only_questions(tokens: Tokens) -> bool:
@@ -279,9 +479,12 @@ def _is_negator(word: str, lexicon: Lexicon) -> bool:
 
 
 def _diminished(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
-    """ "a bit slow", "un peu lente": a diminisher up to three words before, same clause."""
+    """ "a bit slow", "un peu lente": a diminisher up to four words before, same clause, and
+    not across "and" ("tiny and useless": only "tiny" is small)."""
     return any(
-        0 < hit.index - index <= NEGATION_WINDOW and items[index].clause == hit.clause
+        0 < hit.index - index <= NEGATION_WINDOW
+        and items[index].clause == hit.clause
+        and not any(items[k].text in AND for k in range(index + 1, hit.index))
         for index in markers["diminishers"]
     )
 
@@ -301,7 +504,7 @@ def _match(
                 return length, name, 0.0
     word = words[i]
     if items[i].emoji:
-        value = EMOJI.get(word)
+        value = EMOJI.get(word) if not word.endswith("/100") else _rating_valence(word)
         return 1, ("valence" if value else None), value or 0.0
     for name in MARKERS:
         if lexicon.has(name, word):
@@ -318,6 +521,12 @@ def _match(
     if value:
         return 1, "valence", value
     return 1, None, 0.0
+
+
+def _rating_valence(share: str) -> float:
+    """A rating in the text ("9/10" is "90/100"): 80 and up praise, 40 and below blame."""
+    percent = int(share.split("/")[0])
+    return RATING_PRAISE if percent >= 80 else RATING_BLAME if percent <= 40 else 0.0
 
 
 def _after_caveat(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
@@ -352,6 +561,72 @@ def _negated(
     return False
 
 
+def _repaired(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
+    """A complaint next to "fixed" / "behoben" / "修复了" in its clause (either side: "they
+    fixed the crash", "crash fixed"): something bad that is gone."""
+    return any(
+        0 < abs(hit.index - index) <= NEGATION_WINDOW and items[index].clause == hit.clause
+        for index in markers["repaired"]
+    )
+
+
+def _sarcasm(
+    hits: list[_Hit], items: list, markers: dict[str, list[int]], *, low_stars: bool
+) -> None:
+    """Irony: on the side of a sentence (before or after its contrast) that holds an ironic
+    cue ("another update", "yet again", "encore une") and a complaint (or in a review of one
+    or two stars), praise means its opposite: "Great, another update that breaks
+    everything"; but not across a contrast ("hesitant to pay for yet another subscription,
+    but this one is worth it"). So does a short sentence of praise next to it ("Great."), and
+    a short ironic sentence next to a complaint ("The widget is gone. Thanks a lot.")."""
+    if not markers["sarcasm"]:
+        return
+    side = _sides(items, markers["contrast"])
+    sizes: dict[int, int] = {}
+    for token in items:
+        sizes[token.sentence] = sizes.get(token.sentence, 0) + 1
+    complains = {side[hit.index] for hit in hits if hit.valence < 0 and not hit.diminished}
+    near = {sentence for sentence, _ in complains}
+    ironic = {
+        side[index]
+        for index in markers["sarcasm"]
+        if low_stars
+        or side[index] in complains
+        or (  # "Now the widget is gone. Thanks a lot."
+            sizes[items[index].sentence] <= SHORT_SENTENCE + 1
+            and (items[index].sentence - 1 in near or items[index].sentence + 1 in near)
+        )
+    }
+    if not ironic:
+        return
+    sentences = {sentence for sentence, _ in ironic}
+    for sentence in list(sentences):  # "Great, now the widget is gone. Thanks a lot."
+        if sizes[sentence] <= SHORT_SENTENCE + 1:
+            sentences |= {sentence - 1, sentence + 1} & near
+    ironic |= {part for part in complains if part[0] in sentences}
+    for hit in hits:
+        if hit.valence <= 0:
+            continue
+        beside = hit.sentence not in sentences and (
+            sizes[hit.sentence] <= SHORT_SENTENCE
+            and (hit.sentence - 1 in sentences or hit.sentence + 1 in sentences)
+        )
+        if side[hit.index] in ironic or beside:
+            hit.valence *= SARCASM
+
+
+def _sides(items: list, contrasts: list[int]) -> list[tuple[int, int]]:
+    """Each token's sentence, and how many contrasts come before it in that sentence."""
+    turns = set(contrasts)
+    sides, sentence, count = [], -1, 0
+    for index, token in enumerate(items):
+        if token.sentence != sentence:
+            sentence, count = token.sentence, 0
+        count += index in turns
+        sides.append((sentence, count))
+    return sides
+
+
 def _lost(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
     """A good word that describes the past: in the sentence of "used to" / "früher" (on
     either side: "c'était mieux avant"), or before "until" in its sentence."""
@@ -370,10 +645,17 @@ def _lost(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
 
 
 def _weigh_sentences(
-    hits: list[_Hit], items: list, markers: dict[str, list[int]], questions: frozenset[int]
-) -> bool:
+    hits: list[_Hit],
+    items: list,
+    markers: dict[str, list[int]],
+    questions: frozenset[int],
+    *,
+    low_stars: bool = False,
+) -> tuple[bool, float]:
     """Weigh each hit by its place in its sentence; whether the text turns on a contrast
-    ("great design, but it crashes"): then it has said which side wins."""
+    ("great design, but it crashes"): then it has said which side wins; and what it says
+    after the turn (more than a caveat), as a valence."""
+    _sarcasm(hits, items, markers, low_stars=low_stars)
     contrast_at: dict[int, int] = {}
     for index in markers["contrast"]:
         contrast_at.setdefault(items[index].sentence, index)  # the first one counts
@@ -384,7 +666,7 @@ def _weigh_sentences(
         for hit in hits:
             if hit.index > index and items[index].clause == hit.clause:
                 hit.valence *= CONCESSIVE
-    turned = False
+    turned, turn = False, 0.0
     for sentence, found in by_sentence.items():
         pivot = contrast_at.get(sentence)
         if pivot is None and sentence + 1 in contrast_at:
@@ -404,6 +686,8 @@ def _weigh_sentences(
                     hit.valence *= BEFORE_CONTRAST
                 elif not hit.faint:
                     hit.valence *= AFTER_CONTRAST
+                if before and after and hit.index > pivot and not hit.diminished:
+                    turn += hit.valence
         elif any(h.valence > 0 for h in found) and any(
             h.valence < 0 and not h.diminished for h in found
         ):
@@ -413,4 +697,4 @@ def _weigh_sentences(
         if sentence in questions:
             for hit in found:
                 hit.valence *= QUESTION
-    return turned
+    return turned, turn

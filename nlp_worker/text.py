@@ -1,7 +1,11 @@
 """Review text as tokens: words (lower case), with the clause and sentence each is in.
 
 Words are runs of letters (an apostrophe inside stays: "don't", "l'app" -> "l'", "app" is not
-split, which is what the lexicons expect), emoji are tokens of their own. A sentence ends at
+split, which is what the lexicons expect), emoji and emoticons (":)", ":-(", "<3") are tokens
+of their own, and so is a rating in the text ("10/10", "0/5"). Words in capitals are marked
+("NEVER", "USELESS": said louder). A letter held down ("sooo gooood", "bestttt", "nuuul") is
+read as the word the lexicon knows, with the run cut to two letters or to one. A sentence
+ends at
 . ! ? or a line break (and their CJK forms); a clause also ends at , ; : and before a
 contrast word (the caller marks those). Japanese and Chinese have no spaces: their text is
 cut by longest match against the language's lexicon and lists, one character otherwise.
@@ -15,14 +19,22 @@ from dataclasses import dataclass
 from nlp_worker.lexicon import Lexicon
 
 _TOKEN = re.compile(
-    r"(?P<word>[^\W\d_]+(?:'[^\W\d_]+)*)"  # typographic apostrophes are made plain first
+    r"(?P<rating>(?<![\d.,/])(?:10|[0-9](?:[.,]5)?)\s?/\s?(?:10|5)(?![\d.,]?\d|[^\W\d_]))"
+    r"|(?P<emoticon>(?:(?<!\d)>?[:;=]['\-^o]?[)(\]\[dpc3*|]+|:'\(|<3+|\^_?\^|\bt_t\b|\bxd+\b)(?![^\W_])"
+    r"|(?<!\S)[:=]-?[/\\](?!\S))"
+    r"|(?P<word>[^\W\d_]+(?:'[^\W\d_]+)*)"  # typographic apostrophes are made plain first
     r"|(?P<emoji>[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2764])"
     r"|(?P<sentence>[.!?\n。！？]+)"  # noqa: RUF001 (CJK punctuation on purpose)
-    r"|(?P<clause>[,;:，、；：]|\s[-–—]\s)"  # noqa: RUF001
+    r"|(?P<clause>[,;:，、；：]|\s[-–—]\s)",  # noqa: RUF001
+    re.IGNORECASE,
 )
+_HELD = re.compile(r"([^\W\d_])\1\1")
+_HELD_TWO = re.compile(r"([^\W\d_])\1{2,}")
+_HELD_ONE = re.compile(r"([^\W\d_])\1+")
 _CJK_STOP = frozenset(".!?\n。！？")  # noqa: RUF001
 _CJK_CLAUSE = frozenset(",;:，、；：")  # noqa: RUF001
 MAX_CJK_TERM = 8
+SHOUT_LETTERS = 3  # "BAD", "NEVER": capitals that say it louder ("OK", "I" do not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +42,9 @@ class Token:
     text: str
     clause: int
     sentence: int
-    emoji: bool = False
+    emoji: bool = False  # an emoji, an emoticon or a rating ("8/10")
+    shout: bool = False  # written in capitals ("NEVER", "USELESS")
+    capital: bool = False  # begins with a capital ("Google", "Drive"; first words too)
 
 
 @dataclass
@@ -46,17 +60,23 @@ def tokenize(text: str, lexicon: Lexicon) -> Tokens:
     questions: set[int] = set()
     clause = sentence = 0
     elision = "elision" in lexicon.lists.get("flags", frozenset())
-    for match in _TOKEN.finditer(text.lower().replace("’", "'")):  # noqa: RUF001
+    for match in _TOKEN.finditer(text.replace("’", "'")):  # noqa: RUF001
         kind = match.lastgroup
         if kind == "word":
-            word = match.group()
+            word = match.group().lower()
+            shout = len(word) >= SHOUT_LETTERS and match.group().isupper()
+            if _HELD.search(word):
+                word = held_down(word, lexicon)
             if elision and "'" in word:  # French, Italian: "n'est" -> "n'", "est"
                 *heads, tail = word.split("'")
                 tokens += [Token(head + "'", clause, sentence) for head in heads]
                 word = tail
-            tokens.append(Token(word, clause, sentence))
-        elif kind == "emoji":
-            tokens.append(Token(match.group(), clause, sentence, emoji=True))
+            capital = match.group()[:1].isupper()
+            tokens.append(Token(word, clause, sentence, shout=shout, capital=capital))
+        elif kind in ("emoji", "emoticon"):
+            tokens.append(Token(_emoticon(match.group().lower()), clause, sentence, emoji=True))
+        elif kind == "rating":
+            tokens.append(Token(_rating(match.group()), clause, sentence, emoji=True))
         elif kind == "sentence":
             if "?" in match.group():
                 questions.add(sentence)
@@ -65,6 +85,35 @@ def tokenize(text: str, lexicon: Lexicon) -> Tokens:
         else:
             clause += 1
     return Tokens(tokens, frozenset(questions))
+
+
+def held_down(word: str, lexicon: Lexicon) -> str:
+    """ "gooood" -> "good", "bestttt" -> "best", "sooo" -> "so": the word with each run of three
+    or more of a letter cut to two, or else to one, whichever the lexicon knows (two first)."""
+    two = _HELD_TWO.sub(r"\1\1", word)
+    if lexicon.knows(two):
+        return two
+    one = _HELD_ONE.sub(r"\1", two)
+    return one if lexicon.knows(one) else word
+
+
+def _rating(text: str) -> str:
+    """ "8/10", "4.5 / 5": the rating as a share of the top, spelt "8/10" -> "80/100"."""
+    given, _, top = text.replace(" ", "").replace(",", ".").partition("/")
+    return f"{round(100 * min(1.0, float(given) / float(top)))}/100"
+
+
+def _emoticon(text: str) -> str:
+    """One spelling per emoticon: ":-))" and "=)" -> ":)", ":ddd" -> ":d", "<333" -> "<3"."""
+    for head, same in (("<3", "<3"), ("xd", "xd"), ("^", "^^"), ("t_t", "t_t"), (":'(", ":'(")):
+        if text.startswith(head):
+            return same
+    if text[0] not in ":;=>":
+        return text  # an emoji
+    angry = ">" if text[0] == ">" else ""
+    eyes = ";" if ";" in text[:2] else ":"
+    mouth = text.lstrip(">:;=").lstrip("'-^o")[:1]
+    return angry + eyes + {"]": ")", "[": "(", "\\": "/"}.get(mouth, mouth)
 
 
 def _terms(lexicon: Lexicon) -> frozenset[str]:

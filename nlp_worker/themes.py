@@ -9,7 +9,12 @@ out). A term's share of the negative reviews and of the positive ones are compar
     idf          = ln((1 + reviews) / (1 + reviews with the term)) + 1   (smooth TF-IDF idf)
 
 so a term that both sides use ("update", "music") scores near zero, and a term every review
-uses weighs less. Two-word terms score a quarter more, to prefer "offline maps" to "maps".
+uses weighs less. A term written alike in the reviews of SHARED languages or more (the
+app's own name, a brand, a loanword) is weighed on all the app's reviews too: it must be
+SHARED_RATIO times as common in the reviews of its side as in the others' ("bug" in
+complaints), so that the app's name, used in praise and blame alike, is no theme of the
+one language whose few reviews happen to praise it. Two-word terms score a quarter more,
+to prefer "offline maps" to "maps".
 A term needs at least MIN_REVIEWS reviews on its side. The best terms of each language are
 taken greedily, skipping one that shares a word stem with a theme already taken or whose
 reviews are mostly (OVERLAP) those of one ("maps fail" and "download" both come from
@@ -37,6 +42,8 @@ MAX_WEEKS = 52
 MAX_VERSIONS = 20
 PAIR_BONUS = 1.25
 OVERLAP = 0.6
+SHARED = 3  # a term written alike in this many languages is weighed on all the reviews
+SHARED_RATIO = 2.0  # ... and must be this many times as common on its side as on the other
 SIDES = {"issues": "negative", "praises": "positive"}
 
 
@@ -63,10 +70,11 @@ def find(docs: list[Doc], review_count: int) -> dict[str, list[dict]]:
     by_language: dict[str, list[Doc]] = defaultdict(list)
     for doc in docs:
         by_language[doc.language].append(doc)
+    shared = _shared(by_language)
     found: dict[str, list[tuple[str, _Candidate, str]]] = {name: [] for name in SIDES}
     for language, group in sorted(by_language.items()):
         for name, side in SIDES.items():
-            for candidate, label in _language_themes(group, side):
+            for candidate, label in _language_themes(group, side, shared):
                 found[name].append((language, candidate, label))
     result = {}
     for name, themes in found.items():
@@ -78,7 +86,34 @@ def find(docs: list[Doc], review_count: int) -> dict[str, list[dict]]:
     return result
 
 
-def _language_themes(docs: list[Doc], side: str) -> list[tuple[_Candidate, str]]:
+def _shared(by_language: dict[str, list[Doc]]) -> dict[Term, dict[str, float]]:
+    """Terms written alike in the reviews of SHARED languages or more (the app's name, a
+    brand, a loanword: "trailmark", "bug"), with their share of all the app's positive and
+    negative reviews: such a term is weighed on all of them, not on one language's few."""
+    languages: dict[Term, set[str]] = defaultdict(set)
+    for language, group in by_language.items():
+        for doc in group:
+            for term in doc.terms:
+                languages[stem(term)].add(language)
+    keys = {key for key, found in languages.items() if len(found) >= SHARED}
+    if not keys:
+        return {}
+    sizes: Counter[str] = Counter()
+    counts: dict[Term, Counter[str]] = {key: Counter() for key in keys}
+    for group in by_language.values():
+        for doc in group:
+            sizes[doc.label] += 1
+            for key in {stem(term) for term in doc.terms} & keys:
+                counts[key][doc.label] += 1
+    return {
+        key: {label: counts[key][label] / max(1, sizes[label]) for label in SIDES.values()}
+        for key in keys
+    }
+
+
+def _language_themes(
+    docs: list[Doc], side: str, shared: dict[Term, dict[str, float]] | None = None
+) -> list[tuple[_Candidate, str]]:
     other = "positive" if side == "negative" else "negative"
     counts = {side: Counter(), other: Counter(), "all": Counter()}
     postings: dict[Term, list[Doc]] = defaultdict(list)
@@ -102,6 +137,8 @@ def _language_themes(docs: list[Doc], side: str) -> list[tuple[_Candidate, str]]
         if on_side < MIN_REVIEWS:
             continue
         contrast = on_side / sizes[side] - counts[other][key] / max(1, sizes[other])
+        if shared and key in shared and shared[key][side] < SHARED_RATIO * shared[key][other]:
+            continue  # on all the app's reviews, as common on both sides: a name
         if contrast <= 0:
             continue
         idf = math.log((1 + len(docs)) / (1 + counts["all"][key])) + 1

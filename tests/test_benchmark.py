@@ -14,7 +14,7 @@ from tests.serving import ROOT, process_env
 
 
 # holdout.tsv is left out on purpose: it is read only by the one final measurement.
-@pytest.mark.parametrize("name", ["dev", "test", "validation"])
+@pytest.mark.parametrize("name", ["dev", "test", "validation", "probe"])
 def test_the_labelled_sets_are_well_formed(name):
     items = nlp_quality.load(name)
     assert {item.label for item in items} == set(nlp_quality.LABELS)
@@ -30,10 +30,11 @@ def test_the_sets_do_not_share_reviews():
     # (one-word reviews such as "Super" may come up in two)
     texts = {
         name: {item.text for item in nlp_quality.load(name) if " " in item.text}
-        for name in ("dev", "test", "validation")
+        for name in ("dev", "test", "validation", "probe")
     }
     assert not texts["dev"] & texts["test"]
     assert not texts["validation"] & (texts["dev"] | texts["test"])
+    assert not texts["probe"] & (texts["dev"] | texts["test"] | texts["validation"])
 
 
 def test_the_default_set_is_the_holdout():

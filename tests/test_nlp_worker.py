@@ -116,6 +116,39 @@ def test_when_the_text_overrides_the_stars(text, score, expected):
     assert label(text, score) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "score", "expected"),
+    [
+        # irony: praise beside a complaint and an ironic cue, in any language
+        ("Great, another update that breaks everything", 5, "negative"),
+        ("Bravo, encore une mise à jour qui casse tout 👏", 4, "negative"),
+        ("又是一次把一切都搞坏的更新，真棒👏", 4, "negative"),  # noqa: RUF001
+        # a wish is neither praise nor blame; praise in a conceded clause stays conceded
+        ("Wäre cool wenn man die Listen exportieren könnte.", 3, "neutral"),
+        ("Design soigné, même s'il manque quelques trucs", 4, "positive"),
+        # a complaint about the past, or one that was fixed, is gone
+        ("muy completa, eso sí, un poco complicada al principio", 4, "positive"),
+        ("The new update fixed all the bugs I had, thanks devs.", 4, "positive"),
+        # a turned text against the stars: the text said which side wins
+        ("Love the idea but it literally won't open on my tablet since Tuesday", 5, "negative"),
+        # five stars "so you see this" are not a verdict
+        ("打五星让你们看到：从昨天开始就打不开了，赶紧修复", 5, "negative"),  # noqa: RUF001
+        # as people type: emoticons, ratings, held-down letters, no accents, slips, capitals
+        ("pretty good :)", 3, "positive"),
+        ("0/10", 3, "negative"),
+        ("soooo goooood", 3, "positive"),
+        ("nie dziala, zenada", 3, "negative"),
+        ("horible app, dissapointed", 3, "negative"),
+        ("jsp pk mais ça marche plus depuis hier", 2, "negative"),
+        # short texts: the lexicons say which language ("c'est de la merde" is not Dutch)
+        ("c'est de la merde", 3, "negative"),
+        ("Prima", 4, "positive"),
+    ],
+)
+def test_classes_of_review_writing(text, score, expected):
+    assert label(text, score) == expected
+
+
 def test_non_english_text_counts_not_just_the_stars():
     assert label(SPANISH, 3) == "positive"
     assert label(GERMAN, 3) == "negative"
@@ -161,16 +194,42 @@ def test_languages_on_short_text():
 
 
 def test_keywords_are_topics_not_feelings():
-    keywords = analyze_review(review("k", "Offline maps saved me. Terrible battery drain!"))[
-        "keywords"
-    ]
+    keywords = analyze_review(
+        review("k", "Offline maps saved me on the trail. Love the widget!", 5)
+    )["keywords"]
     assert "offline maps" in keywords
-    assert "terrible" not in " ".join(keywords)
+    assert "love" not in " ".join(keywords)
+    keywords = analyze_review(review("k", "Terrible battery drain!", 1))["keywords"]
+    assert keywords == ["battery drain"]
     assert analyze_review(review("z", CHINESE))["keywords"] == []  # no segmentation offline
     for result in analyze_batch([review(str(i), t) for i, t in enumerate([POSITIVE, NEGATIVE])]):
         assert len(result["keywords"]) <= 10
         assert len(set(result["keywords"])) == len(result["keywords"])
         assert all(k == k.lower() and 1 <= len(k.split()) <= 2 for k in result["keywords"])
+
+
+@pytest.mark.parametrize(
+    ("text", "score", "topics", "not_topics"),
+    [
+        # a complaint's keywords come from the complaint, praise's from the praise
+        ("Offline maps saved me. Terrible battery drain!", 1, ["battery drain"], ["offline"]),
+        ("Great design, but the sync fails every day", 2, ["sync"], ["design"]),
+        # a concession, a wish, an aside that says the opposite: not what the review praises
+        ("Love the route planner, though the subscription is a bit expensive", 5,
+         ["route planner"], ["subscription"]),
+        ("Great maps. I wish there were more trails in my area.", 5, ["maps"], ["trails"]),
+        ("Offline maps saved me when I lost signal", 5, ["offline maps"], ["signal"]),
+        ("Lyrics are nice but not available for every song", 4, ["lyrics"], ["song"]),
+        # where and when are not what: "on mobile data", "during my lunch break"
+        ("The sound quality is excellent even on mobile data", 5, ["sound quality"], ["data"]),
+    ],
+)  # fmt: skip
+def test_keywords_come_from_the_part_that_carries_the_label(text, score, topics, not_topics):
+    keywords = " | ".join(analyze_review(review("k", text, score))["keywords"])
+    for topic in topics:
+        assert topic in keywords
+    for other in not_topics:
+        assert other not in keywords
 
 
 def test_analysis_is_deterministic_and_in_order():
@@ -294,6 +353,27 @@ def test_the_summary_leaves_the_apps_own_name_out_of_its_themes():
     ]
     summary = summarize(pairs, app_id="com.spotify.music")
     assert summary["top_keywords"]["positive"] == ["discover weekly"]
+
+
+def test_a_name_written_alike_in_many_languages_is_weighed_on_all_reviews():
+    # "trailmark" (the app's name) is in praise and blame alike in English; the few Spanish,
+    # French and German reviews that name it happen to be happy: still no theme of theirs
+    pairs = []
+    for n in range(6):
+        named = ["trailmark"] if n < 2 else []
+        pairs.append((review(f"p{n}", "", 5), analysis("positive", "en", [*named, "maps"])))
+        pairs.append((review(f"n{n}", "", 1), analysis("negative", "en", ["trailmark", "sync"])))
+    for language in ("es", "fr", "de"):
+        for n in range(3):
+            pairs.append(
+                (review(f"{language}{n}", "", 5), analysis("positive", language, ["trailmark"]))
+            )
+        pairs.append((review(f"{language}-bug", "", 1), analysis("negative", language, ["bug"])))
+        pairs.append((review(f"{language}-bug2", "", 1), analysis("negative", language, ["bug"])))
+    summary = summarize(pairs)
+    assert "trailmark" not in summary["top_keywords"]["positive"]
+    assert "maps" in summary["top_keywords"]["positive"]
+    assert "bug" in summary["top_keywords"]["negative"]  # a loanword, clearly on one side
 
 
 def test_summary_of_nothing():
