@@ -32,7 +32,7 @@ class KeyAuthentication(AbstractAuthenticationMiddleware):
                 headers=CHALLENGE,
             )
         keys: KeyStore = connection.app.state.key_store
-        principal = keys.known(key) or await keys.authenticate(key)
+        principal = await keys.authenticate(key)
         if principal is None:
             raise NotAuthorizedException(
                 "This API key is not valid (unknown, revoked or mistyped)", headers=CHALLENGE

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from service.clock import utcnow
@@ -49,6 +50,9 @@ class Principal:
     key_id: str
     name: str
     role: Role
+
+
+ADMIN = Principal(ADMIN_NAME, ADMIN_NAME, Role.ADMIN)
 
 
 class KeyExists(Exception):
@@ -97,36 +101,38 @@ class KeyStore:
         return await self.keys.find_one_and_update(
             {"_id": key_id, "active": True},
             {"$set": {"active": False, "revoked_at": utcnow()}},
-            return_document=True,
+            return_document=ReturnDocument.AFTER,
         )
 
     def known(self, presented: str) -> Principal | None:
         """Who the key is, from the admin key or the cache alone (no round trip); None when
         that needs a lookup or the key is not one."""
         if self._is_admin(presented):
-            return Principal(ADMIN_NAME, ADMIN_NAME, Role.ADMIN)
-        matched = KEY_FORMAT.match(presented)
-        if not matched:
-            return None
-        cached = self._cache.get(matched.group(1))
-        if cached is None or cached[0] < time.monotonic():
-            return None
-        return _principal(cached[1], presented)
+            return ADMIN
+        key_id = _key_id(presented)
+        cached = self._fresh(key_id) if key_id else None
+        return _principal(cached[0], presented) if cached else None
 
     async def authenticate(self, presented: str) -> Principal | None:
-        """Who the key is, or None when it is not a live key."""
+        """Who the key is, or None when it is not a live key: the cache first, then a lookup."""
         if self._is_admin(presented):
-            return Principal(ADMIN_NAME, ADMIN_NAME, Role.ADMIN)
-        matched = KEY_FORMAT.match(presented)
-        if not matched:
+            return ADMIN
+        key_id = _key_id(presented)
+        if key_id is None:
             return None
-        key_id = matched.group(1)
-        cached = self._cache.get(key_id)
-        if cached is not None and cached[0] >= time.monotonic():
-            return _principal(cached[1], presented)
-        doc = await self.keys.find_one({"_id": key_id, "active": True})
-        self._remember(key_id, doc)
-        return _principal(doc, presented)
+        cached = self._fresh(key_id)
+        if cached is None:
+            doc = await self.keys.find_one({"_id": key_id, "active": True})
+            self._remember(key_id, doc)
+            cached = (doc,)
+        return _principal(cached[0], presented)
+
+    def _fresh(self, key_id: str) -> tuple[dict | None] | None:
+        """(the stored key or None) when this process looked it up lately; None when not."""
+        entry = self._cache.get(key_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return (entry[1],)
 
     def _is_admin(self, presented: str) -> bool:
         return self._admin_digest is not None and hmac.compare_digest(
@@ -138,6 +144,11 @@ class KeyStore:
         self._cache.move_to_end(key_id)
         while len(self._cache) > CACHE_ENTRIES:
             self._cache.popitem(last=False)
+
+
+def _key_id(presented: str) -> str | None:
+    matched = KEY_FORMAT.match(presented)
+    return matched.group(1) if matched else None
 
 
 def _principal(doc: dict | None, presented: str) -> Principal | None:

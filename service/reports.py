@@ -35,7 +35,7 @@ from pymongo.errors import DuplicateKeyError
 from service.clock import as_utc, iso, utcnow
 from service.db import PRIMARY
 from service.domain import WORK_STAGES, Event, InvalidField, Status
-from service.store import JobStore
+from service.store import JobStore, StageActive
 
 STAGES = [stage.value for stage in WORK_STAGES]
 # A run that ended with an outcome: the stage done, the job done, failed, or failed and queued
@@ -226,7 +226,7 @@ class ReportStore:
             "backlog": (
                 _backlog_at(end, candidates, earlier)
                 if complete
-                else _backlog_now(now, await self._store.active_counts())
+                else _backlog_now(now, await self._store.active_by_stage(now))
             ),
         }
 
@@ -384,11 +384,12 @@ def _backlog_at(
     return {"at": iso(end), "total": total, "by_stage": by_stage}
 
 
-def _backlog_now(now: datetime, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _backlog_now(now: datetime, active: dict[str, StageActive]) -> dict[str, Any]:
+    """The backlog as it stands: a job still backing off is queued too."""
     by_stage = _empty_backlog()
-    for stage, statuses in counts.items():
-        for status, n in statuses.items():
-            if stage in by_stage and status in by_stage[stage]:
-                by_stage[stage][status] += n
+    for stage, at_stage in active.items():
+        if stage in by_stage:
+            by_stage[stage][Status.QUEUED.value] = at_stage.queued + at_stage.delayed
+            by_stage[stage][Status.PROCESSING.value] = at_stage.processing
     total = sum(n for statuses in by_stage.values() for n in statuses.values())
     return {"at": iso(now), "total": total, "by_stage": by_stage}

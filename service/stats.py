@@ -2,9 +2,8 @@
 `GET /metrics` and `GET /workers`. Every figure comes from one of two aggregations, each
 bounded by what is active or by what happened since a time, never by all jobs stored:
 
-- `active(now)`: the active jobs (the `active_by_age` partial index) by stage and status, a
-  queued job not claimable yet counted as delayed, with the earliest `available_at` of the
-  claimable ones (how long the job that waited longest has been claimable);
+- `active(now)`: the active jobs by stage (`JobStore.active_by_stage`, which the overview
+  uses too);
 - `runs_since(...)`: the history rows of runs that ended (the `history_by_event` index) since
   a time, by stage and outcome, or by worker.
 """
@@ -13,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.clock import as_utc
 from service.db import resolve
-from service.domain import WORK_STAGES, Event, Status
-from service.store import JobStore
+from service.domain import WORK_STAGES, Event
+from service.store import JobStore, StageActive
 
 # A stage run ends with one of these rows. The scraper finishing moves the job to nlp, so a
 # stage_finished row is the scraper's; a completed row is the NLP stage's.
@@ -24,19 +22,6 @@ FINISHED_EVENTS = {Event.STAGE_FINISHED: "scraper", Event.COMPLETED: "nlp"}
 FAILED_EVENTS = (Event.FAILED, Event.RETRY_SCHEDULED, Event.LEASE_EXPIRED)
 RUN_ENDS = [e.value for e in (*FINISHED_EVENTS, *FAILED_EVENTS)]
 STAGES = [stage.value for stage in WORK_STAGES]
-
-
-@dataclass
-class StageActive:
-    queued: int = 0  # claimable now
-    delayed: int = 0  # queued, not claimable before available_at (a delay or a backoff)
-    processing: int = 0
-    oldest_claimable: datetime | None = None  # the earliest available_at of the claimable
-
-    def oldest_age(self, now: datetime) -> float | None:
-        if self.oldest_claimable is None:
-            return None
-        return max(0.0, (now - self.oldest_claimable).total_seconds())
 
 
 @dataclass
@@ -63,34 +48,7 @@ class QueueStats:
         self.store = store
 
     async def active(self, now: datetime) -> dict[str, StageActive]:
-        """Active jobs by stage: queued (claimable), delayed, processing, oldest claimable."""
-        naive_now = now.replace(tzinfo=None)  # mongomock compares naive datetimes in expressions
-        pipeline = [
-            {"$match": {"active": True}},
-            {
-                "$group": {
-                    "_id": {
-                        "stage": "$stage",
-                        "status": "$status",
-                        "delayed": {"$gt": ["$available_at", naive_now]},
-                    },
-                    "n": {"$sum": 1},
-                    "oldest": {"$min": "$available_at"},
-                }
-            },
-        ]
-        found = {stage: StageActive() for stage in STAGES}
-        for row in await self._aggregate(self.store.jobs, pipeline):
-            key = row["_id"]
-            stage = found.setdefault(key["stage"], StageActive())
-            if key["status"] == Status.PROCESSING:
-                stage.processing += row["n"]
-            elif key["delayed"]:
-                stage.delayed += row["n"]
-            else:
-                stage.queued += row["n"]
-                stage.oldest_claimable = as_utc(row["oldest"])
-        return found
+        return await self.store.active_by_stage(now)
 
     async def runs_since(self, day_start: datetime, recent_since: datetime) -> Runs:
         """Stage runs that ended (finished, or failed: with a retry, for good, or by an expired

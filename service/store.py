@@ -13,6 +13,7 @@ import random
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,11 +22,12 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from service import moves
-from service.clock import utcnow
+from service.clock import as_utc, utcnow
 from service.db import PRIMARY, TRANSACTION_OPTIONS, resolve
 from service.domain import (
     INITIAL,
     PRIORITIES,
+    WORK_STAGES,
     AlreadyClaimed,
     Event,
     JobNotFound,
@@ -53,6 +55,28 @@ NO_TOKEN = {"lease_token": 0}  # history as anyone but its worker may see it
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ALL_STAGES = [stage.value for stage in Stage]
 ALL_STATUSES = [status.value for status in Status]
+
+
+@dataclass
+class StageActive:
+    """What is active at one stage."""
+
+    queued: int = 0  # claimable now
+    delayed: int = 0  # queued, not claimable before available_at (a delay or a backoff)
+    processing: int = 0
+    oldest_claimable: datetime | None = None  # the earliest available_at of the claimable
+
+    def counts(self) -> dict[str, int]:
+        return {"queued": self.queued, "delayed": self.delayed, "processing": self.processing}
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.delayed + self.processing
+
+    def oldest_age(self, now: datetime) -> float | None:
+        if self.oldest_claimable is None:
+            return None
+        return max(0.0, (now - self.oldest_claimable).total_seconds())
 
 
 def state_of(job: Job) -> State:
@@ -121,7 +145,7 @@ class JobStore:
 
     async def current_for_app(self, app_id: str) -> Job | None:
         """The app's active job if it has one, else its latest."""
-        found = await self.jobs.find({"app_id": app_id}, sort=CURRENT_FIRST, limit=1).to_list(None)
+        found = await self.jobs_of_app(app_id, 1)
         return found[0] if found else None
 
     async def poll(self, stage: Stage | None, status: Status | None, limit: int) -> list[Job]:
@@ -135,9 +159,8 @@ class JobStore:
 
     async def jobs_of_app(self, app_id: str, limit: int) -> list[Job]:
         """The app's runs: its active one first, then the newest."""
-        return await self.jobs.find({"app_id": app_id}, sort=CURRENT_FIRST, limit=limit).to_list(
-            None
-        )
+        found = self.jobs.find({"app_id": app_id}, sort=CURRENT_FIRST, limit=limit)
+        return await found.to_list(None)
 
     async def oldest_waiting(self, stage: Stage) -> Job | None:
         """The queued job of a stage that was asked for first. The claim index gives that order
@@ -200,22 +223,11 @@ class JobStore:
             {"active": True}, projection={"params": 0}, sort=OLDEST_FIRST, limit=limit
         )
         active = await found.to_list(None)
-        counts: dict[str, dict[str, int]] = {}
-        for key, n in await self._group_count(
-            {"active": True},
-            # Naive UTC: PyMongo sends it as the same instant, and mongomock compares it with
-            # the naive datetimes it stores (an aware one raises there).
-            {
-                "stage": "$stage",
-                "status": "$status",
-                "delayed": {"$gt": ["$available_at", now.replace(tzinfo=None)]},
-            },
-        ):
-            status = key["status"]
-            if status == Status.QUEUED and key["delayed"]:
-                status = "delayed"
-            by_status = counts.setdefault(key["stage"], {})
-            by_status[status] = by_status.get(status, 0) + n
+        counts = {
+            stage: {state: n for state, n in at_stage.counts().items() if n}
+            for stage, at_stage in (await self.active_by_stage(now)).items()
+            if at_stage.total
+        }
         finished: dict[str, dict[str, int]] = {}
         for key, n in await self._group_count(
             self.finished_since(since), {"stage": "$stage", "status": "$status"}
@@ -239,14 +251,36 @@ class JobStore:
             "finished_at": {"$gte": since},
         }
 
-    async def active_counts(self) -> dict[str, dict[str, int]]:
-        """Queued and processing jobs by stage and status (one aggregation over what is active)."""
-        counts: dict[str, dict[str, int]] = {}
-        for key, n in await self._group_count(
-            {"active": True}, {"stage": "$stage", "status": "$status"}
-        ):
-            counts.setdefault(key["stage"], {})[key["status"]] = n
-        return counts
+    async def active_by_stage(self, now: datetime) -> dict[str, "StageActive"]:
+        """The active jobs of each work stage: queued (claimable now), delayed (not before
+        `available_at`: a delay or a backoff) and processing, and the earliest `available_at`
+        of the claimable ones. One aggregation over what is active (`active_by_age`)."""
+        # Naive UTC: PyMongo sends it as the same instant, and mongomock compares it with the
+        # naive datetimes it stores (an aware one raises there).
+        delayed = {"$gt": ["$available_at", now.replace(tzinfo=None)]}
+        pipeline = [
+            {"$match": {"active": True}},
+            {
+                "$group": {
+                    "_id": {"stage": "$stage", "status": "$status", "delayed": delayed},
+                    "n": {"$sum": 1},
+                    "oldest": {"$min": "$available_at"},
+                }
+            },
+        ]
+        found = {stage.value: StageActive() for stage in WORK_STAGES}
+        cursor = await resolve(self.jobs.aggregate(pipeline))
+        for row in await cursor.to_list(None):
+            key = row["_id"]
+            at_stage = found.setdefault(key["stage"], StageActive())
+            if key["status"] == Status.PROCESSING:
+                at_stage.processing += row["n"]
+            elif key["delayed"]:
+                at_stage.delayed += row["n"]
+            else:
+                at_stage.queued += row["n"]
+                at_stage.oldest_claimable = as_utc(row["oldest"])
+        return found
 
     async def _group_count(self, match: dict, key: dict) -> list[tuple[Any, int]]:
         pipeline = [{"$match": match}, {"$group": {"_id": key, "n": {"$sum": 1}}}]
