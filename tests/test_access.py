@@ -23,8 +23,7 @@ JSON = {"Content-Type": "application/json"}
 PUBLIC = {
     "GET /health",
     "GET /dashboard",
-    "GET /dashboard/assets/{file_path:path}",
-    "HEAD /dashboard/assets/{file_path:path}",
+    "GET /dashboard/assets/{name}",
 }
 # Answers that never end (a live event stream): only their refusals are tried here.
 ENDLESS = {"GET /queue/events"}
@@ -34,6 +33,7 @@ SAMPLE_PATH = {
     "key_id": "nope",
     "schedule_id": "nope",
     "date": "today",
+    "name": "app.js",
 }
 
 

@@ -71,9 +71,14 @@ async def test_the_page_refers_only_to_files_that_exist(keyed):
         assert (DASHBOARD / "assets" / module).is_file(), module
 
 
-async def test_an_unknown_file_is_a_404_in_the_error_shape(keyed):
-    answer = await keyed.get("/dashboard/assets/nope.js")
-    assert answer.status_code == 404
+@pytest.mark.parametrize(
+    "name",
+    ["nope.js", "%00", "app.js%00", "..%2F..%2Fpyproject.toml", "%2e%2e", "index.html"],
+)
+async def test_an_unknown_file_is_a_404_in_the_error_shape(keyed, name):
+    """Only the dashboard's own files: no name from a request reaches the file system."""
+    answer = await keyed.get(f"/dashboard/assets/{name}")
+    assert answer.status_code == 404, answer.text
     assert set(answer.json()) >= {"error", "details"}
 
 

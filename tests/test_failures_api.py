@@ -153,7 +153,12 @@ async def test_dead_letters_page_newest_first_and_filter_by_stage(client):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("cursor=garbage", "cursor"), ("stage=done", "stage"), ("limit=0", "limit")],
+    [
+        ("cursor=garbage", "cursor"),
+        ("cursor=", "cursor"),
+        ("stage=done", "stage"),
+        ("limit=0", "limit"),
+    ],
 )
 async def test_bad_dead_letter_queries_get_422(client, query, field):
     response = await client.get(f"/queue/dead-letter?{query}")

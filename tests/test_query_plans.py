@@ -96,7 +96,7 @@ BUDGETS: dict[str, Budget] = {
     "GET /apps/{app_id}/jobs": lambda *_: 1,
     # The dashboard's page and its files hold no data: no command at all.
     "GET /dashboard": lambda *_: 0,
-    "GET /dashboard/assets/{file_path:path}": lambda *_: 0,
+    "GET /dashboard/assets/{name}": lambda *_: 0,
     # Stored: its lookup. Today: the day's rows, the active counts, the summaries of the apps
     # completed. A past day computed: its lookup, the day's rows, the jobs that may have been
     # waiting at its end (active now; finished since), the history of those jobs and of those
@@ -388,7 +388,7 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     assert len(runs) == 2 and runs[0]["status"] == "queued"  # the active run first
     page = await call("GET /dashboard", "/dashboard")
     assert "/dashboard/assets/app.js" in page
-    await call("GET /dashboard/assets/{file_path:path}", "/dashboard/assets/app.js")
+    await call("GET /dashboard/assets/{name}", "/dashboard/assets/app.js")
 
     # Events: a reconnect replays the history from shortly before its Last-Event-ID.
     resume = {"Last-Event-ID": str(ObjectId())}

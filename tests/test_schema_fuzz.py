@@ -44,10 +44,18 @@ SCHEMA = schemathesis.openapi.from_asgi("/schema/openapi.json", APP, config=CONF
 JSON = {"Content-Type": "application/json"}
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 DESCRIBED_IN_WORDS = re.compile(
-    r"^(cursor|worker_id|lease_token|run_at|cron|timezone|params([.\[].*)?|reviews\[\d+\]\.at|date|before)$"
+    r"(cursor|worker_id|lease_token|run_at|cron|timezone|params([.\[].*)?|reviews\[\d+\]\.at|date|before)",
+    re.DOTALL,  # a params key may hold a newline
 )
 ANSWERS: Counter = Counter()  # (method, path, status) of the chained calls
-SETTINGS = {"deadline": None, "suppress_health_check": list(HealthCheck), "database": None}
+# Derandomized: every run sends the same requests, so a CI run cannot fail on a draw that the
+# run before did not make (run with derandomize=False locally to explore further).
+SETTINGS = {
+    "deadline": None,
+    "suppress_health_check": list(HealthCheck),
+    "database": None,
+    "derandomize": True,
+}
 
 
 def headers_for(case) -> dict:
@@ -63,7 +71,7 @@ def refused_for_a_rule_in_words(response) -> bool:
         return False
     details = response.json().get("details")
     fields = [d.get("field", "") for d in details] if isinstance(details, list) else []
-    return bool(fields) and all(DESCRIBED_IN_WORDS.match(f) for f in fields)
+    return bool(fields) and all(DESCRIBED_IN_WORDS.fullmatch(f) for f in fields)
 
 
 def call_and_check(case, **kwargs):
@@ -123,8 +131,7 @@ def test_the_event_stream_is_documented_as_one():
 
 
 def test_chains_of_calls_along_the_links():
-    # Derandomized: the same chains every run, so the reach checked below is reproducible.
-    chains = settings(max_examples=80, stateful_step_count=8, derandomize=True, **SETTINGS)
+    chains = settings(max_examples=80, stateful_step_count=8, **SETTINGS)
     Links.run(settings=chains)
     # The links carry ids and lease tokens from one answer to the next call.
     for reached in (

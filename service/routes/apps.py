@@ -79,7 +79,7 @@ class AppResultsController(Controller):
         app_id: AppIdPath,
         results: ResultsDep,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
+        cursor: Annotated[str | None, QueryParameter(min_length=1, max_length=1000)] = None,
     ) -> ReviewPage:
         after = decode_cursor(cursor, parts=1)[0] if cursor is not None else None
         docs, more = await results.page_of_reviews(app_id, after=after, limit=limit)

@@ -42,7 +42,7 @@ class OperatorController(Controller):
         operator: OperatorDep,
         stage: Annotated[WorkStage | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        cursor: Annotated[str | None, QueryParameter(min_length=1, max_length=500)] = None,
     ) -> DeadLetterPage:
         jobs, total, next_cursor = await operator.dead_letters(
             Stage(stage) if stage else None, limit, cursor
