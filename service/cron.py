@@ -15,16 +15,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from service.clock import to_millis
+from service.domain import InvalidField
 
 CRONTAB_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]  # crontab: 0 (and 7) = sun
 MAX_CRON_LENGTH = 200
 
 
-class CronError(ValueError):
-    """An expression or time zone that cannot be used: `field` names which, `reason` why."""
+class CronError(InvalidField):
+    """An expression or time zone that cannot be used (a 422): `field` names which, `reason`
+    why."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(field, reason)
         self.field = field
         self.reason = reason
 

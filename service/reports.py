@@ -34,7 +34,7 @@ from pymongo.errors import DuplicateKeyError
 
 from service.clock import as_utc, iso, utcnow
 from service.db import PRIMARY
-from service.domain import WORK_STAGES, Event, InvalidField, Status
+from service.domain import WORK_STAGES, Event, InvalidField, NotFound, Status
 from service.store import JobStore, StageActive
 
 STAGES = [stage.value for stage in WORK_STAGES]
@@ -48,14 +48,11 @@ HISTORY_FIELDS = {"lease_token": 0, "params": 0}
 TIME_ORDER = [("timestamp", 1), ("_id", 1)]
 LIST_ORDER = [("_id", -1)]
 DATE_FORMAT = "YYYY-MM-DD"
+FIRST_DAY = date(1970, 1, 1)
 
 
-class ReportGone(Exception):
-    """A past day with no stored report, whose history retention has already deleted."""
-
-    def __init__(self, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.message, self.details = message, details
+class ReportGone(NotFound):
+    """A past day with no stored report, whose history retention has already deleted: a 404."""
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -84,13 +81,17 @@ def percentiles(values: Iterable[float]) -> dict[str, Any] | None:
 
 
 def parse_day(value: str, field: str = "date") -> date:
-    """A YYYY-MM-DD date; a 422 naming `field` otherwise."""
+    """A YYYY-MM-DD date from 1970 on (no job is older, and the first days of year 1 have no
+    midnight in a time zone ahead of UTC); a 422 naming `field` otherwise."""
     try:
         if len(value) != len(DATE_FORMAT):
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidField(field, f"Not a date: {DATE_FORMAT} (or 'today')") from None
+    if day < FIRST_DAY:
+        raise InvalidField(field, f"Before {FIRST_DAY}: no job is that old")
+    return day
 
 
 def _naive(value: datetime) -> datetime:

@@ -278,7 +278,11 @@ async def test_the_routes_answer_stored_computed_and_today(keyed):
         ("/reports/daily/20250420", "date"),
         ("/reports/daily/tomorrow", "date"),
         ("/reports/daily/9999-12-31", "date"),
+        # Europe/Berlin is ahead of UTC: the midnight of 0001-01-01 there is no UTC datetime
+        ("/reports/daily/0001-01-01", "date"),
+        ("/reports/daily/1969-12-31", "date"),
         ("/reports/daily?before=2025-13-01", "before"),
+        ("/reports/daily?before=0001-01-01", "before"),
     ],
 )
 async def test_a_malformed_or_future_date_is_a_422_naming_it(keyed, path, field):

@@ -4,13 +4,12 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import PathParameter, QueryParameter
 
 from service.access import needs
 from service.keys import Role
 from service.report_schemas import DailyReport, ReportList, daily_report, listing
-from service.reports import ReportGone, ReportStore, parse_day
+from service.reports import ReportStore, parse_day
 from service.routes.docs import errors
 
 ReportsDep = NamedDependency[ReportStore]
@@ -65,8 +64,5 @@ class ReportController(Controller):
     )
     async def one_day(self, date: DateOrToday, reports: ReportsDep) -> DailyReport:
         day = reports.today() if date == "today" else parse_day(date)
-        try:
-            doc, source = await reports.report(day)
-        except ReportGone as gone:
-            raise NotFoundException(gone.message, extra=gone.details) from None
+        doc, source = await reports.report(day)
         return daily_report(doc, source)

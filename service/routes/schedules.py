@@ -8,8 +8,6 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.access import needs
-from service.cron import CronError
-from service.domain import InvalidField
 from service.keys import Role
 from service.routes.deps import AppIdQuery, SchedulesDep
 from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, errors
@@ -23,10 +21,6 @@ from service.schedule_schemas import (
 
 ScheduleIdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]
 NO_BODY = "No body, but sent with Content-Type: application/json all the same (415 otherwise)."
-
-
-def _invalid(error: CronError) -> InvalidField:
-    return InvalidField(error.field, error.reason)
 
 
 class ScheduleController(Controller):
@@ -54,10 +48,7 @@ class ScheduleController(Controller):
             "force": data.force,
             "max_retries": data.max_retries,
         }
-        try:
-            doc = await schedules.create(fields)
-        except CronError as exc:
-            raise _invalid(exc) from None
+        doc = await schedules.create(fields)
         return Response(schedule_view(doc), status_code=HTTP_201_CREATED)
 
     @get(
@@ -99,10 +90,7 @@ class ScheduleController(Controller):
     async def change(
         self, schedule_id: ScheduleIdPath, data: JSONBody[ScheduleChange], schedules: SchedulesDep
     ) -> ScheduleView:
-        try:
-            doc = await schedules.change(schedule_id, data.changes())
-        except CronError as exc:
-            raise _invalid(exc) from None
+        doc = await schedules.change(schedule_id, data.changes())
         return schedule_view(doc)
 
     @post(
@@ -125,10 +113,7 @@ class ScheduleController(Controller):
         responses=errors(*ACTION_ERRORS),
     )
     async def resume(self, schedule_id: ScheduleIdPath, schedules: SchedulesDep) -> ScheduleView:
-        try:
-            return schedule_view(await schedules.resume(schedule_id))
-        except CronError as exc:
-            raise _invalid(exc) from None
+        return schedule_view(await schedules.resume(schedule_id))
 
     @delete(
         "/{schedule_id:str}",
