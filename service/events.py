@@ -19,7 +19,7 @@ are not replayed.
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
+from contextlib import aclosing, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -47,6 +47,9 @@ CHANNEL = "queue-events"
 # change event's id is unique, so a client drops the ones it has.
 REPLAY_OVERLAP = timedelta(seconds=10)
 REPLAY_PAGE = 500  # history rows per replay query
+# A client further behind than this is sent a `reset` event instead (read the state again),
+# so a reconnect never streams the whole history (a Last-Event-ID of all zeros, an old tab).
+MAX_REPLAY = 2000
 MAX_BACKLOG = 2000  # events waiting for a slow client before its stream is ended
 RETRY_MILLISECONDS = 2000  # how long a client waits before it reconnects
 IN_PROCESS = "in process"
@@ -66,6 +69,14 @@ def change_event(row: dict[str, Any]) -> dict[str, Any]:
         "timestamp": iso(row["timestamp"]),
         "version": row.get("version"),
         "error_message": row.get("error_message"),
+    }
+
+
+def reset_event(after: ObjectId) -> dict[str, Any]:
+    """Sent instead of the replay when a client missed more than MAX_REPLAY events."""
+    return {
+        "after": str(after),
+        "reason": f"More than {MAX_REPLAY} events since Last-Event-ID: read the state again",
     }
 
 
@@ -202,19 +213,13 @@ class EventHub:
         waiting: asyncio.Future | None = None
         try:
             yield _comment(f"review-queue events ({self.source})", retry=RETRY_MILLISECONDS)
-            replayed: set[str] = set()
-            if after is not None:
-                async for row in self._store.history_after(
-                    after,
-                    REPLAY_OVERLAP,
-                    app_id=wanted.app_id,
-                    job_id=wanted.job_id,
-                    stage=wanted.stage,
-                ):
-                    event = change_event(row)
-                    if event["id"] != str(after) and wanted.matches(event):
-                        replayed.add(event["id"])
-                        yield _message("change", event)
+            missed = await self._missed(wanted, after) if after is not None else []
+            if missed is None:
+                yield _message("reset", reset_event(after))
+                missed = []
+            for event in missed:
+                yield _message("change", event)
+            replayed = {event["id"] for event in missed}  # at most MAX_REPLAY
             yield _comment("live")
             events = subscriber.iter_events()
             while True:
@@ -230,7 +235,7 @@ class EventHub:
                     yield _comment("keep-alive")
                     continue
                 payload, waiting = waiting.result(), None
-                if getattr(subscriber, "overflowed", False):
+                if subscriber.overflowed:
                     yield _comment("too far behind: reconnect with Last-Event-ID")
                     return
                 message = msgspec.json.decode(payload)
@@ -244,6 +249,28 @@ class EventHub:
                 waiting.cancel()
             with anyio.CancelScope(shield=True):
                 await self._channels.unsubscribe(subscriber)
+
+    async def _missed(self, wanted: EventFilter, after: ObjectId) -> list[dict] | None:
+        """The change events `wanted` lets through from shortly before `after` on, oldest
+        first; None when there are more than MAX_REPLAY."""
+        missed: list[dict] = []
+        rows = self._store.history_after(
+            after,
+            REPLAY_OVERLAP,
+            app_id=wanted.app_id,
+            job_id=wanted.job_id,
+            stage=wanted.stage,
+            page=REPLAY_PAGE,
+        )
+        async with aclosing(rows):
+            async for row in rows:
+                event = change_event(row)
+                if event["id"] == str(after) or not wanted.matches(event):
+                    continue
+                if len(missed) == MAX_REPLAY:
+                    return None
+                missed.append(event)
+        return missed
 
 
 class ChangeStreamRelay:

@@ -113,7 +113,8 @@ export function followEvents(onEvent, onState) {
       else if (name === "data") data.push(value);
     }
     if (comment === "live") onState("live");
-    if (!data.length) return;
+    // Too far behind to replay: the page reloads when the stream goes live, right after.
+    if (!data.length || kind === "reset") return;
     if (id) lastId = id;
     if (!fresh(id)) return;
     try {

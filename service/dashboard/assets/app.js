@@ -88,11 +88,19 @@ function empty(text) {
   return h("p.empty", text);
 }
 
-function debounce(fn, wait) {
+// Runs fn `wait` ms after the last call, but no later than `maxWait` ms after the first call
+// it has not yet answered: a steady stream of events still refreshes the page.
+function debounce(fn, wait, maxWait = 4 * wait) {
   let timer = null;
+  let since = 0;
   return (...args) => {
+    const now = Date.now();
+    if (timer === null) since = now;
     clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), wait);
+    timer = setTimeout(() => {
+      timer = null;
+      fn(...args);
+    }, Math.max(0, Math.min(wait, since + maxWait - now)));
   };
 }
 
@@ -362,7 +370,8 @@ function queuePage() {
   });
 
   const refresh = debounce(() => guarded(pipeline, load), 250);
-  const refreshToday = debounce(() => guarded(hourly, loadToday), 1500);
+  // Today's report reads the whole day's history: at most every 30 s while events flow.
+  const refreshToday = debounce(() => guarded(hourly, loadToday), 5000, 30000);
   guarded(pipeline, load);
   guarded(hourly, loadToday);
   const ticker = setInterval(tickAges, 1000);
