@@ -16,11 +16,10 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable
-from contextlib import AsyncExitStack, asynccontextmanager, nullcontext, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 import httpx
-import uvicorn
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -31,7 +30,7 @@ from queue_client.options import installed_version
 from queue_client.worker import Worker
 from scraper_worker.sources import fixture_app_ids
 from service.app import create_app
-from service.server import Server
+from service.server import serving_in_loop
 from service.settings import Settings
 
 DEMO_APPS = tuple(fixture_app_ids())  # the apps whose reviews the package ships
@@ -189,11 +188,6 @@ def _on_signal(stop: _Stop, signum: int) -> None:
 # The service
 
 
-class _Server(Server):
-    def capture_signals(self):  # the demo handles SIGINT/SIGTERM itself
-        return nullcontext()
-
-
 @asynccontextmanager
 async def _serving(port: int, admin_key: str) -> AsyncIterator[str]:
     """The service on the embedded store on HOST:port (0: a free port), API keys required as
@@ -206,25 +200,11 @@ async def _serving(port: int, admin_key: str) -> AsyncIterator[str]:
         sock.close()
         raise DemoError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from exc
     url = f"http://{HOST}:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        # The embedded store whatever MONGODB_URI says.
-        create_app(Settings(auth="required", admin_key=admin_key)),
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="service")
-    try:
+    # The embedded store whatever MONGODB_URI says; the demo handles SIGINT/SIGTERM itself.
+    app = create_app(Settings(auth="required", admin_key=admin_key))
+    async with serving_in_loop(app, sock, stop_timeout=SHUTDOWN_TIMEOUT) as (_, task):
         await _wait_healthy(url, task)
         yield url
-    finally:
-        server.should_exit = True
-        await asyncio.wait({task}, timeout=SHUTDOWN_TIMEOUT)
-        if not task.done():
-            task.cancel()
-            await asyncio.wait({task})
-        sock.close()
 
 
 async def _wait_healthy(url: str, server: asyncio.Task) -> None:

@@ -7,7 +7,11 @@ sends a last comment and closes, and its client reconnects (to another replica, 
 once it is back) with Last-Event-ID.
 """
 
+import asyncio
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
+from typing import Any
 
 import uvicorn
 
@@ -19,3 +23,29 @@ class Server(uvicorn.Server):
         if hub is not None:
             hub.closing()
         await super().shutdown(sockets)
+
+
+class _InLoopServer(Server):
+    def capture_signals(self):  # the caller's signal handlers stay its own
+        return nullcontext()
+
+
+@asynccontextmanager
+async def serving_in_loop(
+    app: Any, sock: socket.socket, *, stop_timeout: float = 15.0
+) -> AsyncIterator[tuple[Server, asyncio.Task]]:
+    """`app` served on a bound socket inside the running event loop (the demo, the tests), with
+    no signal handling of its own: (the server, its task). Stopped, and the socket closed, on
+    exit; cancelled if it has not stopped within `stop_timeout` seconds."""
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    server = _InLoopServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="service")
+    try:
+        yield server, task
+    finally:
+        server.should_exit = True
+        await asyncio.wait({task}, timeout=stop_timeout)
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        sock.close()

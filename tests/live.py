@@ -13,19 +13,13 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 
-from service.server import Server
-
-
-class _Server(Server):
-    def capture_signals(self):  # the test runner's signals stay its own
-        return nullcontext()
+from service.server import Server, serving_in_loop
 
 
 @dataclass
@@ -39,19 +33,12 @@ async def serving(app: Any) -> AsyncIterator[Served]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
+    async with serving_in_loop(app, sock) as (server, task):
         while not server.started:
             if task.done():
                 task.result()
             await asyncio.sleep(0.02)
         yield Served(f"http://127.0.0.1:{sock.getsockname()[1]}", server)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
-        sock.close()
 
 
 @dataclass
