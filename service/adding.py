@@ -4,7 +4,6 @@ An add body (`AddJob`) becomes one `JobStore.add` call; its answer is the one `/
 gives (201 for a new job, 200 when one is active or the app is done).
 """
 
-import re
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,11 +13,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLI
 
 from service.clock import iso, to_millis
 from service.domain import InvalidField, QueueError
-from service.json_body import convert_strictly
+from service.json_body import convert_strictly, located
 from service.schemas import MAX_DELAY_DAYS, AddJob, AddResult, BatchItem, BatchResult
 from service.store import JobStore
 
 MAX_AHEAD = timedelta(days=MAX_DELAY_DAYS)
+# The answer's `status` for each outcome of `JobStore.add` (a schedule's `last_result` too).
+ADD_STATUS = {"created": "queued", "queued_already": "queued_already", "exists": "exists"}
 
 
 def available_at(body: AddJob, now: datetime) -> datetime | None:
@@ -45,7 +46,7 @@ async def add_job(store: JobStore, body: AddJob) -> tuple[int, AddResult]:
     if outcome == "created":
         later = job["available_at"] > job["requested_at"]
         result = AddResult(
-            status="queued",
+            status=ADD_STATUS[outcome],
             stage=job["stage"],
             job_id=job["_id"],
             available_at=iso(job["available_at"]) if later else None,
@@ -53,13 +54,13 @@ async def add_job(store: JobStore, body: AddJob) -> tuple[int, AddResult]:
         return HTTP_201_CREATED, result
     if outcome == "queued_already":
         result = AddResult(
-            status="queued_already",
+            status=ADD_STATUS[outcome],
             stage=job["stage"],
             current_status=job["status"],
             job_id=job["_id"],
         )
     else:
-        result = AddResult(status="exists", message="Already done", job_id=job["_id"])
+        result = AddResult(status=ADD_STATUS[outcome], message="Already done", job_id=job["_id"])
     return HTTP_200_OK, result
 
 
@@ -74,7 +75,7 @@ async def add_batch(store: JobStore, items: list[dict[str, Any]]) -> BatchResult
             body = convert_strictly(item, AddJob)
             code, answer = await add_job(store, body)
         except msgspec.ValidationError as exc:
-            field, message = _located(str(exc))
+            field, message = located(str(exc))
             results.append(_failed(index, app_id, 422, field, message))
         except InvalidField as exc:
             field, message = exc.details[0]["field"], exc.details[0]["message"]
@@ -95,19 +96,6 @@ async def add_batch(store: JobStore, items: list[dict[str, Any]]) -> BatchResult
         exists=counts["exists"],
         failed=counts["failed"],
     )
-
-
-_AT = re.compile(r"^(.*?)(?: - at `\$(?:\.(.+))?`)?$", re.DOTALL)
-_NAMED = re.compile(r"field `([^`]+)`")
-
-
-def _located(error: str) -> tuple[str | None, str]:
-    """(the field a msgspec error names, its message): 'Expected ... - at `$.priority`'."""
-    matched = _AT.match(error)
-    message, path = (matched.group(1), matched.group(2)) if matched else (error, None)
-    if path is None and (named := _NAMED.search(message)):
-        path = named.group(1)
-    return path, message
 
 
 def _failed(

@@ -133,16 +133,24 @@ def _unreadable(exc: Exception) -> SerializationException:
     return SerializationException("JSON is nested too deeply")
 
 
-# Where msgspec says the problem is (as Litestar reads it); a key in the path may hold a newline.
-_PATH = re.compile(r"`\$\.(.+)`$", re.DOTALL)
+# msgspec's "<message> - at `$.<path>`" (or "at `key` in `$.<path>`"; a key in the path may
+# hold a newline), and the field a message names when the path is the body itself ("Object
+# missing required field `app_id`").
+_AT = re.compile(r"^(.*?)(?: - at (?:`key` in )?`\$\.?(.*)`)?$", re.DOTALL)
+_NAMED = re.compile(r"field `([^`]+)`")
+
+
+def located(error: str) -> tuple[str | None, str]:
+    """(the field a msgspec validation error names, if any; its message without the path)."""
+    matched = _AT.match(error)
+    message, path = (matched.group(1), matched.group(2) or None) if matched else (error, None)
+    if path is None and (named := _NAMED.search(message)):
+        path = named.group(1)
+    return path, message
 
 
 def _invalid_body(message: str) -> ValidationException:
     """A body that does not fit its type, said as Litestar says it: a field and a message."""
-    path = _PATH.search(message)
-    problem = {
-        "key": path.group(1) if path else "data",
-        "message": message.split(" - ", maxsplit=1)[0],
-        "source": "body",
-    }
+    path, reason = located(message)
+    problem = {"key": path or "data", "message": reason, "source": "body"}
     return ValidationException(detail="The request body does not fit its schema", extra=[problem])

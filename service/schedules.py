@@ -28,6 +28,7 @@ import pymongo
 from bson import ObjectId
 
 from service import cron
+from service.adding import ADD_STATUS
 from service.db import PRIMARY
 from service.domain import NotFound, QueueError
 from service.store import JobStore
@@ -38,7 +39,6 @@ DUE_ORDER = [("next_run_at", 1), ("_id", 1)]
 BY_ID = [("_id", 1)]
 DUE_BATCH = 100  # schedules fired per query of the sweep
 MAX_BATCHES = 10  # per sweep; the rest wait for the next one
-ADD_ANSWERS = {"created": "queued", "queued_already": "queued_already", "exists": "exists"}
 AFTER = pymongo.ReturnDocument.AFTER
 
 
@@ -247,4 +247,4 @@ class ScheduleStore:
         except Exception as exc:  # the store stopped answering: logged, the sweep goes on
             log.exception("Schedule %s could not add its run", schedule["_id"])
             return "failed", None, f"{type(exc).__name__}: {exc}"[:500]
-        return ADD_ANSWERS[outcome], job["_id"], None
+        return ADD_STATUS[outcome], job["_id"], None
