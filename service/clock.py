@@ -1,6 +1,6 @@
 """UTC time as the store keeps it: aware, truncated to the millisecond MongoDB stores."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -30,7 +30,14 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The day's first instant in `zone` and the next day's, in UTC (23 to 25 hours apart
+    around a change of clocks)."""
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
 def day_start(now: datetime, zone: ZoneInfo) -> datetime:
-    """Midnight of `now`'s day in `zone`, as a UTC datetime."""
-    local = now.astimezone(zone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    """The first instant of `now`'s day in `zone`, in UTC."""
+    return day_bounds(now.astimezone(zone).date(), zone)[0]

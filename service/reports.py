@@ -26,13 +26,13 @@ has none; today's report is computed on each request and never stored.
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
 
-from service.clock import as_utc, iso, utcnow
+from service.clock import as_utc, day_bounds, iso, utcnow
 from service.db import PRIMARY
 from service.domain import WORK_STAGES, Event, InvalidField, NotFound, Status
 from service.store import JobStore, StageActive
@@ -53,13 +53,6 @@ FIRST_DAY = date(1970, 1, 1)
 
 class ReportGone(NotFound):
     """A past day with no stored report, whose history retention has already deleted: a 404."""
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The day's first instant and the next day's, in UTC."""
-    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-    return start, end
 
 
 def percentiles(values: Iterable[float]) -> dict[str, Any] | None:

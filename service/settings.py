@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from service.domain import RetryPolicy
 
@@ -59,6 +60,10 @@ class Settings:
     @property
     def retry(self) -> RetryPolicy:
         return RetryPolicy(self.max_retries, self.retry_base_seconds, self.retry_max_seconds)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def embedded(self) -> bool:

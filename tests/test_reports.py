@@ -13,8 +13,9 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.cli import main
+from service.clock import day_bounds
 from service.domain import NLP_QUEUED, SCRAPER_ERROR, Stage, State, Status
-from service.reports import ReportStore, day_bounds, percentiles
+from service.reports import ReportStore, percentiles
 from service.results import ResultStore
 from service.scheduler import start_scheduler, store_daily_report
 from service.store import JobStore

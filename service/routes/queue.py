@@ -1,7 +1,6 @@
 """The /queue API (seed 004 plus leases): parse, call the store, shape the answer."""
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
@@ -234,7 +233,7 @@ class QueueController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> Overview:
         now = utcnow()
-        since = day_start(now, ZoneInfo(settings.timezone))
+        since = day_start(now, settings.zone)
         found = await store.overview(limit=limit, since=since)
         found["active_jobs"] = [job_view(j) for j in found["active_jobs"]]
         return Overview(timestamp=iso(now), **found)

@@ -1,8 +1,6 @@
 """GET /queue/stats: per stage, what is queued, delayed and processing, what finished and failed
 today and in the last hour, and how long the oldest claimable job has waited."""
 
-from zoneinfo import ZoneInfo
-
 from litestar import Controller, get
 
 from service.access import needs
@@ -29,7 +27,7 @@ class StatsController(Controller):
     )
     async def stats(self, store: StoreDep, settings: SettingsDep) -> QueueStatsView:
         now = store.now()
-        today = day_start(now, ZoneInfo(settings.timezone))
+        today = day_start(now, settings.zone)
         stats = QueueStats(store)
         active = await stats.active(now)
         runs = await stats.runs_since(today, hour_before(now))

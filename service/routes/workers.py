@@ -1,7 +1,6 @@
 """GET /workers: the workers seen lately, what they hold now and what they did today."""
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
 from litestar.params import QueryParameter
@@ -38,7 +37,7 @@ class WorkersController(Controller):
         now = store.now()
         seen = await workers.seen_since(now - LISTED_FOR, limit)
         held = await workers.held_by([w["_id"] for w in seen])
-        today = day_start(now, ZoneInfo(settings.timezone))
+        today = day_start(now, settings.zone)
         runs = await QueueStats(store).runs_by_worker(today) if seen else {}
         listed = []
         for worker in seen:
