@@ -28,10 +28,6 @@ async def reap_expired_leases(store: JobStore) -> None:
         )
 
 
-async def fire_due_schedules(schedules: ScheduleStore) -> None:
-    await schedules.fire_due()
-
-
 async def store_daily_report(reports: ReportStore) -> None:
     """Every replica may run this at the same moment: each replaces the date's one document."""
     report = await reports.store_previous_day()
@@ -68,10 +64,9 @@ def start_scheduler(
     )
     if schedules is not None:
         scheduler.add_job(
-            fire_due_schedules,
+            schedules.fire_due,
             "interval",
             seconds=settings.schedule_interval,
-            args=[schedules],
             id="fire-due-schedules",
             max_instances=1,
             coalesce=True,

@@ -128,13 +128,6 @@ class JobStore:
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self._database, self._retention_days)
 
-    async def ping(self) -> bool:
-        try:
-            await self._database.command("ping")
-        except Exception:
-            return False
-        return True
-
     # Reads: one command each
 
     async def get(self, job_id: str) -> Job:

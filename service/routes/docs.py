@@ -18,6 +18,11 @@ _MEANINGS = {
 }
 
 
+NO_BODY = (
+    "No body. Send it with Content-Type: application/json all the same (415 otherwise): a "
+    "cross-site form or other simple request cannot set that header, so no web page can send "
+    "this."
+)
 BODY_ERRORS = (413, 415, 422)  # what any route that takes a JSON body can answer
 ACTION_ERRORS = (404, 409, 415, 422)  # a POST without a body on /queue/{job_id}/...
 

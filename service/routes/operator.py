@@ -9,8 +9,8 @@ from litestar.status_codes import HTTP_200_OK
 from service.access import needs
 from service.domain import Stage
 from service.keys import Role
-from service.routes.deps import JobIdPath, OperatorDep
-from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, errors
+from service.routes.deps import IdPath, OperatorDep
+from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, NO_BODY, errors
 from service.schemas import (
     BulkRequeue,
     BulkRequeueResult,
@@ -19,11 +19,6 @@ from service.schemas import (
     Skipped,
     WorkStage,
     job_view,
-)
-
-NO_BODY = (
-    "Send it with Content-Type: application/json all the same (415 otherwise): a cross-site "
-    "form or other simple request cannot set that header, so no web page can send this."
 )
 
 
@@ -69,10 +64,10 @@ class OperatorController(Controller):
         opt=needs(Role.OPERATOR),
         status_code=HTTP_200_OK,
         summary="A job in error goes back to the queue at the stage it failed in, runs reset",
-        description=f"No body. {NO_BODY}",
+        description=NO_BODY,
         responses=errors(*ACTION_ERRORS),
     )
-    async def requeue(self, job_id: JobIdPath, operator: OperatorDep) -> JobView:
+    async def requeue(self, job_id: IdPath, operator: OperatorDep) -> JobView:
         return job_view(await operator.requeue(job_id))
 
     @post(
@@ -80,8 +75,8 @@ class OperatorController(Controller):
         opt=needs(Role.OPERATOR),
         status_code=HTTP_200_OK,
         summary="Cancel a job that is not completed; its worker gets 409 on its next call",
-        description=f"No body. {NO_BODY}",
+        description=NO_BODY,
         responses=errors(*ACTION_ERRORS),
     )
-    async def cancel(self, job_id: JobIdPath, operator: OperatorDep) -> JobView:
+    async def cancel(self, job_id: IdPath, operator: OperatorDep) -> JobView:
         return job_view(await operator.cancel(job_id))

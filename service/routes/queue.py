@@ -15,7 +15,7 @@ from service.keys import Role
 from service.routes.deps import (
     WORKER_HEADER,
     AppIdPath,
-    JobIdPath,
+    IdPath,
     SettingsDep,
     StoreDep,
     TokenHeader,
@@ -163,7 +163,7 @@ class QueueController(Controller):
     async def update(
         self,
         request: Request,
-        job_id: JobIdPath,
+        job_id: IdPath,
         data: JSONBody[Update],
         store: StoreDep,
         workers: WorkersDep,
@@ -200,7 +200,7 @@ class QueueController(Controller):
         responses=errors(404, 409, *BODY_ERRORS),
     )
     async def heartbeat(
-        self, job_id: JobIdPath, data: JSONBody[Heartbeat], store: StoreDep, workers: WorkersDep
+        self, job_id: IdPath, data: JSONBody[Heartbeat], store: StoreDep, workers: WorkersDep
     ) -> JobView:
         job = await store.heartbeat(
             job_id, data.lease_token, progress=data.progress, message=data.message
@@ -256,7 +256,7 @@ class QueueController(Controller):
     @get(
         "/jobs/{job_id:str}", opt=needs(Role.READER), summary="One job", responses=errors(404, 422)
     )
-    async def job(self, job_id: JobIdPath, store: StoreDep) -> JobView:
+    async def job(self, job_id: IdPath, store: StoreDep) -> JobView:
         return job_view(await store.get(job_id))
 
     @get(
@@ -265,7 +265,7 @@ class QueueController(Controller):
         summary="The job's state changes, oldest first",
         responses=errors(404, 422),
     )
-    async def history(self, job_id: JobIdPath, store: StoreDep) -> list[HistoryRow]:
+    async def history(self, job_id: IdPath, store: StoreDep) -> list[HistoryRow]:
         return [history_row(r) for r in await store.history_of(job_id)]
 
 

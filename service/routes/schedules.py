@@ -4,13 +4,13 @@ operator; read by a reader."""
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.access import needs
 from service.keys import Role
-from service.routes.deps import AppIdQuery, SchedulesDep
-from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, errors
+from service.routes.deps import AppIdQuery, IdPath, SchedulesDep
+from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, NO_BODY, errors
 from service.schedule_schemas import (
     NewSchedule,
     ScheduleChange,
@@ -18,9 +18,6 @@ from service.schedule_schemas import (
     ScheduleView,
     schedule_view,
 )
-
-ScheduleIdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]
-NO_BODY = "No body, but sent with Content-Type: application/json all the same (415 otherwise)."
 
 
 class ScheduleController(Controller):
@@ -74,9 +71,7 @@ class ScheduleController(Controller):
         summary="One schedule, with its next run and its last firing's outcome",
         responses=errors(404, 422),
     )
-    async def get_schedule(
-        self, schedule_id: ScheduleIdPath, schedules: SchedulesDep
-    ) -> ScheduleView:
+    async def get_schedule(self, schedule_id: IdPath, schedules: SchedulesDep) -> ScheduleView:
         return schedule_view(await schedules.get(schedule_id))
 
     @patch(
@@ -88,7 +83,7 @@ class ScheduleController(Controller):
         responses=errors(404, 409, *BODY_ERRORS),
     )
     async def change(
-        self, schedule_id: ScheduleIdPath, data: JSONBody[ScheduleChange], schedules: SchedulesDep
+        self, schedule_id: IdPath, data: JSONBody[ScheduleChange], schedules: SchedulesDep
     ) -> ScheduleView:
         doc = await schedules.change(schedule_id, data.changes())
         return schedule_view(doc)
@@ -101,7 +96,7 @@ class ScheduleController(Controller):
         description=NO_BODY,
         responses=errors(*ACTION_ERRORS),
     )
-    async def pause(self, schedule_id: ScheduleIdPath, schedules: SchedulesDep) -> ScheduleView:
+    async def pause(self, schedule_id: IdPath, schedules: SchedulesDep) -> ScheduleView:
         return schedule_view(await schedules.pause(schedule_id))
 
     @post(
@@ -112,7 +107,7 @@ class ScheduleController(Controller):
         description=NO_BODY,
         responses=errors(*ACTION_ERRORS),
     )
-    async def resume(self, schedule_id: ScheduleIdPath, schedules: SchedulesDep) -> ScheduleView:
+    async def resume(self, schedule_id: IdPath, schedules: SchedulesDep) -> ScheduleView:
         return schedule_view(await schedules.resume(schedule_id))
 
     @delete(
@@ -122,7 +117,5 @@ class ScheduleController(Controller):
         summary="Delete a schedule (the runs it added stay); answers it as it was",
         responses=errors(404, 422),
     )
-    async def delete_schedule(
-        self, schedule_id: ScheduleIdPath, schedules: SchedulesDep
-    ) -> ScheduleView:
+    async def delete_schedule(self, schedule_id: IdPath, schedules: SchedulesDep) -> ScheduleView:
         return schedule_view(await schedules.delete(schedule_id))
