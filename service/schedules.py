@@ -29,6 +29,7 @@ from bson import ObjectId
 
 from service import cron
 from service.adding import ADD_STATUS
+from service.cursor import decode_cursor, encode_cursor
 from service.db import PRIMARY
 from service.domain import NotFound, QueueError
 from service.store import JobStore
@@ -90,17 +91,32 @@ class ScheduleStore:
             raise ScheduleNotFound(schedule_id)
         return doc
 
-    async def page(self, app_id: str | None, after: str | None, limit: int) -> list[dict]:
-        """Schedules by id, after the id `after` (a page's last), of one app or all."""
-        query: dict[str, Any] = {"_id": {"$gt": after or ""}}
+    async def page(
+        self, app_id: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[dict], str | None]:
+        """Schedules by id, of one app or all, after where `cursor` (a page's next_cursor)
+        says: (the page, the next page's cursor or None)."""
+        after = decode_cursor(cursor, parts=1)[0] if cursor is not None else ""
+        query: dict[str, Any] = {"_id": {"$gt": after}}
         if app_id is not None:
             query["app_id"] = app_id
-        found = self.schedules.find(query, sort=BY_ID, limit=limit)
-        return await found.to_list(None)
+        found = await self.schedules.find(query, sort=BY_ID, limit=limit + 1).to_list(None)
+        page = found[:limit]
+        return page, encode_cursor(page[-1]["_id"]) if len(found) > limit else None
 
     async def change(self, schedule_id: str, changes: dict[str, Any]) -> dict:
         """Change fields; a new cron or time zone computes the next run anew (a paused schedule
-        stays paused). Read, then a compare-and-set on what was read, again if it moved."""
+        stays paused): read, then a compare-and-set on what was read, again if it moved. Other
+        fields are set in one command."""
+        if not {"cron", "timezone"} & changes.keys():
+            changed = await self.schedules.find_one_and_update(
+                {"_id": schedule_id},
+                {"$set": {**changes, "updated_at": self.store.now()}},
+                return_document=AFTER,
+            )
+            if changed is None:
+                raise ScheduleNotFound(schedule_id)
+            return changed
         for _ in range(5):
             doc = await self.get(schedule_id)
             now = self.store.now()

@@ -63,7 +63,8 @@ BUDGETS: dict[str, Budget] = {
     "GET /schedules": lambda *_: 1,
     "GET /schedules/{schedule_id}": lambda *_: 1,
     # The schedule (its cron and zone give the next run), then a compare-and-set on them.
-    "PATCH /schedules/{schedule_id}": lambda *_: 2,
+    # A new cron or time zone: the read it is checked against, the compare-and-set; else one.
+    "PATCH /schedules/{schedule_id}": lambda asked, _: 1 + bool({"cron", "timezone"} & set(asked)),
     "POST /schedules/{schedule_id}/pause": lambda *_: 1,
     "POST /schedules/{schedule_id}/resume": lambda *_: 2,  # the same as PATCH
     "DELETE /schedules/{schedule_id}": lambda *_: 1,
@@ -425,6 +426,7 @@ async def drive_every_route(driver: Driver, app: Any) -> None:
     await call("GET /schedules", "/schedules?app_id=com.plan.daily")
     await call("GET /schedules/{schedule_id}", schedule)
     await call("PATCH /schedules/{schedule_id}", schedule, json={"cron": "0 7 * * *"})
+    await call("PATCH /schedules/{schedule_id}", schedule, json={"priority": "high"})
     await call("POST /schedules/{schedule_id}/pause", f"{schedule}/pause")
     await call("POST /schedules/{schedule_id}/resume", f"{schedule}/resume")
     await call("GET /schedules/{schedule_id}", "/schedules/nope", 404, False)

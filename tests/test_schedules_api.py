@@ -132,6 +132,11 @@ async def test_schedules_are_listed_a_page_at_a_time_and_by_app(quiet):
         made[1]["schedule_id"],
         made[3]["schedule_id"],
     ]
+    # Only a cursor a listing gave out: not a schedule id, not garbage.
+    for cursor in (made[0]["schedule_id"], "garbage", ""):
+        refused = await client.get("/schedules", params={"cursor": cursor})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["details"][0]["field"] == "cursor"
 
 
 async def test_unknown_schedules_are_404(quiet):

@@ -58,11 +58,9 @@ class ScheduleController(Controller):
         schedules: SchedulesDep,
         app_id: AppIdQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        cursor: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None,
+        cursor: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
     ) -> SchedulePage:
-        found = await schedules.page(app_id, cursor, limit + 1)
-        page = found[:limit]
-        next_cursor = page[-1]["_id"] if len(found) > limit else None
+        page, next_cursor = await schedules.page(app_id, cursor, limit)
         return SchedulePage([schedule_view(doc) for doc in page], next_cursor)
 
     @get(
