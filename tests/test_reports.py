@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
+from pymongo.errors import DuplicateKeyError
 
 from service.app import create_app
 from service.cli import main
@@ -178,6 +179,7 @@ async def test_a_day_report_counts_times_apps_and_the_backlog_at_its_end(stores,
 
 
 async def test_one_document_per_date_however_many_replicas_store_it(stores, connection, clock):
+    # Racing for real needs a server (TEST_MONGODB_URI): the next test makes the race happen.
     jobs, results, reports = stores
     await a_day_of_work(jobs, results, clock)
     replicas = [
@@ -192,6 +194,36 @@ async def test_one_document_per_date_however_many_replicas_store_it(stores, conn
     clock.now += timedelta(hours=1)
     await reports.store_previous_day()  # the next run replaces it, still one
     assert await reports.reports.count_documents({}) == 1
+
+
+async def test_an_upsert_that_loses_the_race_to_insert_is_tried_again(stores, clock):
+    """Two upserts of one new _id at the same moment: on a real server one may fail with a
+    duplicate key error (the embedded store never races), and is then tried once more."""
+    jobs, results, reports = stores
+    await a_day_of_work(jobs, results, clock)
+    real_replace = reports.reports.replace_one
+    losses = []
+
+    async def lose_first(*args, **kwargs):
+        if not losses:
+            losses.append(args[0])
+            await real_replace(*args, **kwargs)  # the other replica's insert
+            raise DuplicateKeyError("E11000 duplicate key error")
+        return await real_replace(*args, **kwargs)
+
+    reports.reports.replace_one = lose_first
+    stored = await reports.store_previous_day()
+    assert losses == [{"_id": "2025-04-20"}]
+    assert await reports.reports.count_documents({}) == 1
+    kept = await reports.reports.find_one({"_id": "2025-04-20"})
+    assert kept["generated_at"] == stored["generated_at"]
+
+    async def always_lose(*args, **kwargs):
+        raise DuplicateKeyError("E11000 duplicate key error")
+
+    reports.reports.replace_one = always_lose  # not a race: said, not hidden
+    with pytest.raises(DuplicateKeyError):
+        await reports.store_previous_day()
 
 
 async def test_a_summary_replaced_by_a_later_run_is_not_reported_as_that_runs(stores, clock):
