@@ -782,13 +782,8 @@ function appPage(appId) {
   }
 
   async function load() {
-    let status = null;
-    try {
-      status = await api(`/queue/status/${esc(appId)}`);
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-    }
     const runs = await api(`/apps/${esc(appId)}/jobs?limit=20`);
+    const status = runs[0] || null; // the current run: the active one, else the newest
     let summary = null;
     if (status && status.stage === "done" && status.status === "completed") {
       try {
