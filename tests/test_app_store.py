@@ -83,9 +83,10 @@ async def test_an_app_without_reviews_yields_nothing(feed):
 @pytest.mark.parametrize("status", [429, 500, 503])
 async def test_rate_limits_and_server_errors_are_retryable(feed, status):
     feed.fail_next(status)
-    with pytest.raises(RuntimeError, match=str(status)) as caught:
+    with pytest.raises(Exception) as caught:  # any error, so long as it is retryable
         await collect(AppStoreSource(feed.base_url), "1000000001")
     assert not isinstance(caught.value, NonRetryableError)
+    assert str(status) in str(caught.value)
 
 
 async def test_network_trouble_is_retryable():
