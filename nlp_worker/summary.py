@@ -41,7 +41,8 @@ MAX_VERSION_CHARS = 200
 
 
 def moment(at: Any) -> datetime | None:
-    """An ISO-8601 time (naive means UTC) as an aware datetime, or None."""
+    """An ISO-8601 time (naive means UTC) as an aware datetime in UTC, or None: also for a
+    time that UTC cannot hold ("9999-12-31T23:59:59-01:00" is in the year 10000)."""
     if isinstance(at, datetime):
         value = at
     elif isinstance(at, str) and at.strip():
@@ -51,7 +52,12 @@ def moment(at: Any) -> datetime | None:
             return None
     else:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def utc_day(at: Any) -> str | None:
