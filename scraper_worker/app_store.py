@@ -27,13 +27,13 @@ from typing import Any
 import httpx
 
 from queue_client.errors import NonRetryableError
+from scraper_worker.shape import LIMITS, clip, iso_z
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
 MAX_PAGES = 10  # the feed refuses deeper pages
 APP_ID = re.compile(r"(?:id)?([1-9][0-9]{0,14})")  # "389801252" (or "id389801252")
-LIMITS = {"review_id": 200, "content": 20_000, "user_name": 500, "app_version": 200}
 
 
 def app_store_id(app_id: str) -> str | None:
@@ -52,15 +52,15 @@ def _label(entry: dict[str, Any], *path: str) -> str | None:
 
 
 def _utc(text: str | None) -> str | None:
+    """The feed's `updated` (naive means UTC) as the service's time, or None if it is not
+    one: unreadable, or past what UTC can hold (9999-12-31T23:59:59-07:00)."""
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
 
 
 def review_from_entry(entry: Any) -> dict[str, Any] | None:
@@ -68,7 +68,7 @@ def review_from_entry(entry: Any) -> dict[str, Any] | None:
     The title goes before the text (on its own line): it often says the most."""
     if not isinstance(entry, dict):
         return None
-    review_id, rating, at = _label(entry, "id"), _label(entry, "im:rating"), None
+    review_id, rating = _label(entry, "id"), _label(entry, "im:rating")
     if not review_id or len(review_id) > LIMITS["review_id"] or rating not in set("12345"):
         return None
     at = _utc(_label(entry, "updated"))
@@ -80,12 +80,12 @@ def review_from_entry(entry: Any) -> dict[str, Any] | None:
     votes = _label(entry, "im:voteSum") or ""
     return {
         "review_id": review_id,
-        "content": content[: LIMITS["content"]],
+        "content": clip(content, LIMITS["content"]) or "",
         "score": int(rating),
         "at": at,
-        "user_name": (_label(entry, "author", "name") or "")[: LIMITS["user_name"]],
+        "user_name": clip(_label(entry, "author", "name"), LIMITS["user_name"]) or "",
         "thumbs_up": int(votes) if votes.isdigit() else 0,
-        "app_version": (_label(entry, "im:version") or "")[: LIMITS["app_version"]] or None,
+        "app_version": clip(_label(entry, "im:version"), LIMITS["app_version"]) or None,
         "reply": None,  # the feed carries no developer replies
     }
 

@@ -114,11 +114,24 @@ def test_broken_entries_are_skipped():
     for broken in (
         {**good, "im:rating": {"label": "6"}},
         {**good, "updated": {"label": "yesterday"}},
+        {**good, "updated": {"label": "9999-12-31T23:59:59-07:00"}},  # the year 10000 in UTC
         {**good, "id": {"label": ""}},
         {"im:name": {"label": "The app itself"}},
         "not an object",
     ):
         assert review_from_entry(broken) is None
+
+
+async def test_a_time_past_what_utc_holds_skips_its_review_not_the_scrape(tmp_path):
+    page = json.loads((FEEDS / "gb" / "1000000002" / "page-1.json").read_text())
+    good = page["feed"]["entry"]
+    far = {**good, "id": {"label": "far"}, "updated": {"label": "9999-12-31T23:59:59-07:00"}}
+    page["feed"]["entry"] = [far, good]
+    (tmp_path / "us" / "1000000002").mkdir(parents=True)
+    (tmp_path / "us" / "1000000002" / "page-1.json").write_text(json.dumps(page))
+    with serving_app_store(tmp_path) as server:
+        pages = await collect(AppStoreSource(server.base_url), "1000000002")
+    assert [[review["review_id"] for review in page] for page in pages] == [[good["id"]["label"]]]
 
 
 async def test_the_demo_app_feed_is_its_fixture_reviews(feed):
