@@ -11,8 +11,9 @@ entry that describes the app itself (no `im:rating`): it is skipped.
 
 An empty first page means "no reviews" or "no such app"; the lookup API
 (`{base}/lookup?id=..&country=..`, `{"resultCount": 0}` for an unknown id) tells them apart.
-Network trouble, 429 and 5xx raise ordinary exceptions (the job is retried); an unknown id
-raises NonRetryableError. No library: `app-store-scraper`, the usual one, depends on a token
+Network trouble and any answer but a 200, a 400 or a 404 (403, 408, 429, 5xx), from the feed
+or the lookup alike, raise ordinary exceptions (the job is retried); an unknown id raises
+NonRetryableError. No library: `app-store-scraper`, the usual one, depends on a token
 Apple no longer exposes, and this feed needs nothing but one GET per page.
 """
 
@@ -135,31 +136,30 @@ class AppStoreSource:
                 if fetched >= max_reviews:
                     break
 
-    async def _get(self, http: httpx.AsyncClient, url: str) -> Any:
-        """The JSON at `url`; None for a 4xx that means "nothing here" (400, 404)."""
-        answer = await http.get(url)  # transport errors propagate: the job is retried
-        if answer.status_code == 429 or answer.status_code >= 500:
-            raise RuntimeError(f"App Store feed answered {answer.status_code} for {url}")
+    async def _get(
+        self, http: httpx.AsyncClient, url: str, params: dict[str, str] | None = None
+    ) -> Any:
+        """The JSON at `url`; None for a 4xx that means "nothing here" (400, 404). Any other
+        answer but a 200 (403, 408, 429, 5xx) raises RuntimeError: the job is retried."""
+        answer = await http.get(url, params=params)  # transport errors propagate: retried
         if answer.status_code in (400, 404):
             return None
         if answer.status_code != 200:
-            raise RuntimeError(f"App Store feed answered {answer.status_code} for {url}")
+            raise RuntimeError(f"App Store answered {answer.status_code} for {answer.url}")
         try:
             return answer.json()
         except ValueError as exc:
-            raise RuntimeError(f"unexpected answer from the App Store feed: {exc}") from exc
+            raise RuntimeError(f"unexpected answer from the App Store: {exc}") from exc
 
     async def _check_exists(
         self, http: httpx.AsyncClient, app_id: str, numeric: str, country: str
     ) -> None:
-        url = f"{self.base_url}/lookup"
-        answer = await http.get(url, params={"id": numeric, "country": country})
-        if answer.status_code == 429 or answer.status_code >= 500:
-            raise RuntimeError(f"App Store lookup answered {answer.status_code}")
-        try:
-            count = answer.json().get("resultCount") if answer.status_code == 200 else 0
-        except (ValueError, AttributeError) as exc:
-            raise RuntimeError(f"unexpected answer from the App Store lookup: {exc}") from exc
+        found = await self._get(
+            http, f"{self.base_url}/lookup", {"id": numeric, "country": country}
+        )
+        if found is not None and not isinstance(found, dict):
+            raise RuntimeError("unexpected answer from the App Store lookup: not an object")
+        count = found.get("resultCount") if found is not None else 0
         if not count:
             raise NonRetryableError(
                 f"app not found: {app_id} (the App Store has no app {numeric} in {country})"

@@ -89,6 +89,26 @@ async def test_rate_limits_and_server_errors_are_retryable(feed, status):
     assert str(status) in str(caught.value)
 
 
+@pytest.mark.parametrize("status", [403, 408, 429, 500, 503])
+async def test_a_failing_lookup_is_retryable(feed, status):
+    # 999 has an empty feed, so the lookup decides; an answer it cannot read is no "not found"
+    feed.fail_next(status, path="/lookup")
+    with pytest.raises(Exception) as caught:  # any error, so long as it is retryable
+        await collect(AppStoreSource(feed.base_url), "999")
+    assert not isinstance(caught.value, NonRetryableError)
+    assert str(status) in str(caught.value)
+    assert feed.requests[-1] == "/lookup?id=999&country=us"
+    with pytest.raises(NonRetryableError, match="app not found: 999"):  # the retry finds out
+        await collect(AppStoreSource(feed.base_url), "999")
+
+
+@pytest.mark.parametrize("status", [400, 404])
+async def test_a_lookup_that_finds_nothing_there_is_not_found(feed, status):
+    feed.fail_next(status, path="/lookup")
+    with pytest.raises(NonRetryableError, match="app not found: 1000000003"):
+        await collect(AppStoreSource(feed.base_url), "1000000003")  # an app without reviews
+
+
 async def test_network_trouble_is_retryable():
     source = AppStoreSource("http://127.0.0.1:9", timeout=2)  # nothing listens on port 9
     with pytest.raises(httpx.TransportError):
