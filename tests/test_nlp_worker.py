@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from nlp_worker import processor as processor_module
-from nlp_worker.analysis import analyze_batch, analyze_review, get_analyzer
+from nlp_worker.analysis import MAX_TEXT, analyze_batch, analyze_review, get_analyzer
 from nlp_worker.processor import BATCH_SIZE, process_nlp_job, streaming_percent
 from nlp_worker.sentiment import label_for, rating_compound
 from nlp_worker.summary import iso_week, summarize, utc_day
@@ -237,6 +237,35 @@ def test_analysis_is_deterministic_and_in_order():
     first = analyze_batch(reviews)
     assert [result["review_id"] for result in first] == ["0", "1", "2", "3"]
     assert analyze_batch(reviews) == first
+
+
+def test_a_huge_review_is_analysed_on_its_first_max_text_characters():
+    # some steps of the reading grow with the square of the text: uncapped, this one
+    # review of a million characters takes well over a minute
+    sentence = "The app is great but it crashes every time I open it, not bad though. "
+    text = (sentence * (1_000_000 // len(sentence) + 1))[:1_000_000]
+    result = analyze_review(review("big", text, score=2))
+    assert set(result) == {"review_id", "sentiment", "language", "keywords"}
+    assert result["review_id"] == "big"
+    assert result["sentiment"]["label"] in ("positive", "neutral", "negative")
+    assert -1.0 <= result["sentiment"]["compound"] <= 1.0
+    assert result["language"] == "en"
+    assert result["keywords"] and all(isinstance(word, str) for word in result["keywords"])
+    assert result == analyze_review(review("big", text[:MAX_TEXT], score=2))
+
+
+def test_a_review_under_the_cap_is_analysed_whole():
+    analyzer = get_analyzer()
+    sentence = "Offline maps are great. But the sync fails since the update, useless! "
+    for text in (NEGATIVE, (sentence * (MAX_TEXT // len(sentence) + 1))[:MAX_TEXT]):
+        assert analyze_review(review("r", text, score=4)) == {
+            "review_id": "r",
+            **analyzer.analyze_text(text, 4),
+        }
+    # the cap cuts: the last sentence of a text one sentence longer than it is not read
+    longer = "x" * (MAX_TEXT - 1) + " Useless, it crashes all the time!"
+    assert analyze_review(review("r", longer, score=None))["sentiment"]["label"] != "negative"
+    assert analyzer.analyze_text(longer)["sentiment"]["label"] == "negative"
 
 
 def test_analyzer_is_built_once():
