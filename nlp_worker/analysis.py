@@ -27,7 +27,7 @@ from typing import Any
 from nlp_worker import keywords as kw
 from nlp_worker.languages import SHORT_TEXT, SUPPORTED, LanguageDetection
 from nlp_worker.lexicon import load
-from nlp_worker.sentiment import Sentiment, label_for, rating_compound, score
+from nlp_worker.sentiment import Sentiment, score
 from nlp_worker.text import tokenize
 
 MAX_TEXT = 20_000  # characters of a review analysed: the service's limit on content
@@ -37,8 +37,6 @@ __all__ = [
     "analyze_batch",
     "analyze_review",
     "get_analyzer",
-    "label_for",
-    "rating_compound",
 ]
 
 

@@ -27,7 +27,6 @@ class InputError(ValueError):
 
     def __init__(self, line_number: int, why: str) -> None:
         super().__init__(f"line {line_number}: {why}")
-        self.line_number = line_number
 
 
 def parse_line(line_number: int, line: str) -> dict[str, Any]:
@@ -89,9 +88,11 @@ def reviews(raw: Iterable[bytes]) -> Iterator[dict[str, Any]]:
             yield parse_line(number, line)
 
 
-def analyze(lines: Iterable[bytes], out: TextIO, *, summary: bool = False, app_id: str = "") -> int:
+def analyze(
+    lines: Iterable[bytes], out: TextIO, *, summary: bool = False, app_id: str = ""
+) -> None:
     """Write one analysis line per review of `lines` (UTF-8 bytes, as a file opened "rb"
-    gives them), and the summary; returns the review count.
+    gives them), and the summary.
     Raises InputError at the first bad line (the lines before it are written)."""
     analyzer = get_analyzer()
     builder = SummaryBuilder(app_id)
@@ -102,4 +103,3 @@ def analyze(lines: Iterable[bytes], out: TextIO, *, summary: bool = False, app_i
             builder.add(review, analysis)
     if summary:
         out.write(json.dumps({"summary": builder.build()}, ensure_ascii=False) + "\n")
-    return builder.review_count if summary else 0

@@ -540,7 +540,7 @@ def _negated(
     items: list,
     markers: dict[str, list[int]],
     lexicon: Lexicon,
-    functions: frozenset[int] = frozenset(),
+    functions: frozenset[int],
 ) -> bool:
     """A negator shortly before it in its clause (up to the first function word after the
     negator: "won't open since the update" negates the opening, not the update), or, in
