@@ -295,6 +295,13 @@ def test_lexicons_parse_and_the_supported_languages_have_one():
         parse("xx", "@nonsense a b")
     with pytest.raises(ValueError, match="no valence"):
         parse("xx", "good great")
+    assert [code for code in SUPPORTED if load(code).flag("substring")] == ["ja", "zh"]
+    assert [code for code in SUPPORTED if load(code).flag("elision")] == ["fr", "it"]
+    # a flag holds for the whole file, wherever its line stands
+    for text in ("@flags substring\n好 用 2.0", "好 用 2.0\n@flags substring"):
+        lexicon = parse("xx", text)
+        assert lexicon.substring and lexicon.words == {"好 用": 2.0} and not lexicon.phrases
+    assert parse("xx", "very good 2.0").phrases == {("very", "good"): 2.0}
 
 
 # -- summary ----------------------------------------------------------------------------
