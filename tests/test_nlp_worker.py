@@ -442,6 +442,29 @@ def test_utc_day_and_week():
     assert iso_week("2027-01-01T12:00:00Z") == "2026-W53"
 
 
+def test_the_summary_reads_each_reviews_time_once(monkeypatch):
+    from nlp_worker import summary as summary_module
+
+    read: list[Any] = []
+
+    def moment(at: Any) -> Any:
+        read.append(at)
+        return real(at)
+
+    real = summary_module.moment
+    monkeypatch.setattr(summary_module, "moment", moment)
+    reviews = [
+        review("a", POSITIVE, score=5, at="2026-01-31T23:30:00-02:00"),
+        review("b", POSITIVE, score=5, at="yesterday"),
+        review("c", NEGATIVE, score=1, at="2027-01-01T12:00:00Z"),
+    ]
+    found = summarize((item, analyze_review(item)) for item in reviews)
+    assert read == [item["at"] for item in reviews]
+    assert found["per_day"] == {"2026-02-01": 1, "2027-01-01": 1}
+    assert found["per_week"] == {"2026-W05": 1, "2026-W53": 1}
+    assert [entry["review_count"] for entry in found["versions"]] == [3]
+
+
 def test_the_summary_fits_the_service_schema():
     import msgspec
 
