@@ -11,6 +11,11 @@ per process by `get_analyzer()`.
   a text under SHORT_TEXT characters that its language's lexicon cannot read at all ("Genial"
   taken for English) is read with the others, if those that can read it agree;
 * keywords: keywords.py, from the parts of the text that carry the label (sentiment.aside).
+
+A review is analysed on its first MAX_TEXT characters (the service stores no longer
+`content`): some steps of the sentiment's reading compare each word found with each marker
+found, which grows with the square of the text's length, so a file given to `nlp-worker
+analyze` with a review of a million characters would take well over a minute.
 """
 
 from __future__ import annotations
@@ -22,16 +27,16 @@ from typing import Any
 from nlp_worker import keywords as kw
 from nlp_worker.languages import SHORT_TEXT, SUPPORTED, LanguageDetection
 from nlp_worker.lexicon import load
-from nlp_worker.sentiment import Sentiment, label_for, rating_compound, score
+from nlp_worker.sentiment import Sentiment, score
 from nlp_worker.text import tokenize
+
+MAX_TEXT = 20_000  # characters of a review analysed: the service's limit on content
 
 __all__ = [
     "Analyzer",
     "analyze_batch",
     "analyze_review",
     "get_analyzer",
-    "label_for",
-    "rating_compound",
 ]
 
 
@@ -69,10 +74,12 @@ class Analyzer:
         return max(found, key=lambda sentiment: sentiment.evidence)
 
     def analyze_review(self, review: Mapping[str, Any]) -> dict[str, Any]:
-        """The ReviewAnalysis the service stores for one review."""
+        """The ReviewAnalysis the service stores for one review (of its first MAX_TEXT
+        characters)."""
         text = review.get("content") or ""
         if not isinstance(text, str):
             text = str(text)
+        text = text[:MAX_TEXT]
         return {
             "review_id": str(review["review_id"]),
             **self.analyze_text(text, review.get("score")),

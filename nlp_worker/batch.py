@@ -1,7 +1,10 @@
 """`nlp-worker analyze`: reviews as JSON lines in, one analysis per line out, no queue.
 
-Input, one object a line (blank lines are skipped):
+Input, UTF-8, one object a line (blank lines are skipped):
 `{"review_id": str|int, "content": str, "score"?: 1..5, "at"?: ISO-8601, "app_version"?: str}`.
+A line that is not one (not UTF-8, not JSON, JSON nested too deeply or with a number too long
+to read, a field of the wrong type, a string with a lone surrogate such as `"\ud800"`, which
+no UTF-8 output can hold) raises InputError, which names the line.
 Output, in input order: `{"review_id", "sentiment": {"label", "compound"}, "language",
 "keywords"}`; with `summary`, a last line `{"summary": {...}}`, the summary the worker stores
 (nlp_worker.summary). The same Analyzer and SummaryBuilder as the worker.
@@ -24,7 +27,6 @@ class InputError(ValueError):
 
     def __init__(self, line_number: int, why: str) -> None:
         super().__init__(f"line {line_number}: {why}")
-        self.line_number = line_number
 
 
 def parse_line(line_number: int, line: str) -> dict[str, Any]:
@@ -32,6 +34,11 @@ def parse_line(line_number: int, line: str) -> dict[str, Any]:
         review = json.loads(line)
     except json.JSONDecodeError as exc:
         raise InputError(line_number, f"not JSON ({exc.msg} at column {exc.colno})") from exc
+    except RecursionError:
+        raise InputError(line_number, "not JSON this can read (nested too deeply)") from None
+    except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
+        why = str(exc).partition(";")[0]
+        raise InputError(line_number, f"not JSON this can read ({why})") from None
     if not isinstance(review, dict):
         raise InputError(line_number, "not a JSON object")
     review_id = review.get("review_id")
@@ -48,17 +55,44 @@ def parse_line(line_number: int, line: str) -> dict[str, Any]:
     for name in ("at", "app_version"):
         if review.get(name) is not None and not isinstance(review[name], str):
             raise InputError(line_number, f"{name} must be a string")
+    for name in FIELDS:
+        value = review.get(name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                where = f"character {exc.start + 1}"
+                why = f"{name} is not text (a lone surrogate at {where})"
+                raise InputError(line_number, why) from None
     return {name: review.get(name) for name in FIELDS} | {"review_id": str(review_id)}
 
 
-def reviews(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(lines, 1):
+def decoded(raw: Iterable[bytes]) -> Iterator[tuple[int, str]]:
+    """The numbered lines of UTF-8 input read as bytes, each decoded on its own so that a
+    byte that is not UTF-8 names its line. Lines end as in text mode: at LF, CR LF or CR (a
+    0x0D byte is a CR in UTF-8, never part of another character)."""
+    number = 0
+    for chunk in raw:
+        for piece in chunk.replace(b"\r\n", b"\n").split(b"\r"):
+            number += 1
+            try:
+                yield number, piece.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                why = f"not UTF-8 ({exc.reason} at byte {exc.start + 1})"
+                raise InputError(number, why) from None
+
+
+def reviews(raw: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    for number, line in decoded(raw):
         if line.strip():
             yield parse_line(number, line)
 
 
-def analyze(lines: Iterable[str], out: TextIO, *, summary: bool = False, app_id: str = "") -> int:
-    """Write one analysis line per review (and the summary); returns the review count.
+def analyze(
+    lines: Iterable[bytes], out: TextIO, *, summary: bool = False, app_id: str = ""
+) -> None:
+    """Write one analysis line per review of `lines` (UTF-8 bytes, as a file opened "rb"
+    gives them), and the summary.
     Raises InputError at the first bad line (the lines before it are written)."""
     analyzer = get_analyzer()
     builder = SummaryBuilder(app_id)
@@ -69,4 +103,3 @@ def analyze(lines: Iterable[str], out: TextIO, *, summary: bool = False, app_id:
             builder.add(review, analysis)
     if summary:
         out.write(json.dumps({"summary": builder.build()}, ensure_ascii=False) + "\n")
-    return builder.review_count if summary else 0

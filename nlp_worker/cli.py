@@ -19,7 +19,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))  # bytes: batch.decoded names a bad line
 @click.option("--summary", is_flag=True, help='End with a line {"summary": {...}}.')
 @click.option("--app-id", default="", help="The app's id: its name is left out of the themes.")
 def analyze_command(file: Any, summary: bool, app_id: str) -> None:

@@ -43,8 +43,8 @@ OPPOSITE = 1.0  # a word this strong against a review's label keeps its run out 
 Term = tuple[str, ...]
 
 
-def _is_content(word: str, lexicon: Lexicon, app_words: frozenset[str]) -> bool:
-    if len(word) < 2 or word in app_words or word in EMOJI:
+def _is_content(word: str, lexicon: Lexicon) -> bool:
+    if len(word) < 2 or word in EMOJI:
         return False
     if lexicon.has("stopwords", word) or lexicon.has("intensifiers", word):
         return False
@@ -59,7 +59,6 @@ def _is_content(word: str, lexicon: Lexicon, app_words: frozenset[str]) -> bool:
 def runs(
     tokens: Tokens,
     lexicon: Lexicon,
-    app_words: frozenset[str] = frozenset(),
     *,
     aside: frozenset[int] = frozenset(),
     side: int = 0,
@@ -98,7 +97,7 @@ def runs(
         verb = (
             index and not token.capital and lexicon.has("verb_next", tokens.tokens[index - 1].text)
         )
-        if token.emoji or verb or not _is_content(token.text, lexicon, app_words):
+        if token.emoji or verb or not _is_content(token.text, lexicon):
             close()
             continue
         current.append(token.text)
@@ -159,8 +158,7 @@ def stem(term: Term) -> Term:
     return tuple(word[:STEM] for word in term)
 
 
-def app_words(app_id: str, title: str = "") -> frozenset[str]:
+def app_words(app_id: str) -> frozenset[str]:
     """The app's own name ("spotify" of com.spotify.music) says nothing in its reviews."""
     parts = {part.lower() for part in app_id.replace("_", ".").split(".") if part}
-    parts |= {word.lower() for word in title.split() if len(word) > 2}
     return frozenset(parts - {"com", "org", "net", "android", "app", "apps", "mobile"})

@@ -36,7 +36,6 @@ SUPPORTED: dict[str, Language] = {
     "ja": Language.JAPANESE,
     "zh": Language.CHINESE,
 }
-NAMES = {code: language.name.title() for code, language in SUPPORTED.items()}
 SHORT_TEXT = 20
 LEXICON_TEXT = 40  # shorter: the lexicons also have a say
 CLOSE = 0.4  # a language this likely, relative to lingua's first, is a candidate

@@ -29,7 +29,9 @@ gone), `function` (what an app should do:
 bring in say where or when, not what: "on mobile data", "during my lunch break"),
 `verb_next` (English "to", "can", "I", "me": the word right after them is a verb, not a
 topic: "motivates me to practise").
-Scripts without spaces (Japanese, Chinese) are matched by substring (`substring` flag).
+`@flags` (read with `Lexicon.flag`, of the whole file wherever the line stands): `substring`
+(scripts without spaces, Japanese and Chinese: matched by substring, and an entry with a
+space is a word, not a phrase), `elision` (French, Italian: "n'est" is "n'", "est").
 """
 
 from __future__ import annotations
@@ -84,9 +86,13 @@ class Lexicon:
     background: set[str] = field(default_factory=set)  # words from VADER, not ours
     _typos: dict[str, set[str]] | None = None  # each strong word under its one-letter deletions
 
+    def flag(self, name: str) -> bool:
+        """Whether the file sets this `@flags` entry ("substring", "elision")."""
+        return self.has("flags", name)
+
     @property
     def substring(self) -> bool:
-        return "substring" in self.lists.get("flags", frozenset())
+        return self.flag("substring")
 
     def has(self, name: str, word: str) -> bool:
         return word in self.lists.get(name, frozenset())
@@ -173,6 +179,7 @@ def _one_slip(typed: str, word: str, loose: bool = True) -> bool:
 def parse(language: str, text: str) -> Lexicon:
     lexicon = Lexicon(language)
     lists: dict[str, set[str]] = {name: set() for name in LISTS}
+    entries: list[tuple[str, float]] = []  # placed once the lists (and flags) are known
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
         if not line:
@@ -188,25 +195,22 @@ def parse(language: str, text: str) -> Lexicon:
             valence = float(value)
         except ValueError as exc:
             raise ValueError(f"{language}.txt:{number}: no valence in {raw!r}") from exc
-        term = term.strip().lower().replace("_", " ")
-        if term.endswith("*"):
-            lexicon.prefixes[term[:-1]] = valence
-        elif term.startswith("*"):
-            lexicon.suffixes[term[1:]] = valence
-        elif " " in term and not _is_substring(lists):
-            lexicon.phrases[tuple(term.split())] = valence
-        else:
-            lexicon.words[term] = valence
+        entries.append((term.strip().lower().replace("_", " "), valence))
     lexicon.lists = {name: frozenset(items) for name, items in lists.items()}
     lexicon.phrase_lists = {
         name: frozenset(tuple(item.split()) for item in items if " " in item)
         for name, items in lists.items()
     }
+    for term, valence in entries:
+        if term.endswith("*"):
+            lexicon.prefixes[term[:-1]] = valence
+        elif term.startswith("*"):
+            lexicon.suffixes[term[1:]] = valence
+        elif " " in term and not lexicon.substring:
+            lexicon.phrases[tuple(term.split())] = valence
+        else:
+            lexicon.words[term] = valence
     return lexicon
-
-
-def _is_substring(lists: dict[str, set[str]]) -> bool:
-    return "substring" in lists["flags"]
 
 
 @cache

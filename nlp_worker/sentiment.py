@@ -91,6 +91,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 from nlp_worker.lexicon import MAX_PHRASE_WORDS, Lexicon
 from nlp_worker.text import Tokens
@@ -335,7 +336,7 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
     functions = frozenset(hit.index for hit in hits if hit.function)
     # "confusing at first", "used to crash": a past marker that speaks of a complaint in its
     # clause tells of something bad that is gone, not of good that is lost
-    part = _parts(items, markers["contrast"])
+    part = _parts(items, markers["contrast"], "clause")
     recovering = {
         index
         for index in markers["past"]
@@ -390,7 +391,7 @@ def read(tokens: Tokens, lexicon: Lexicon, *, low_stars: bool = False) -> Readin
 
 
 def _where(items: list, hits: list[_Hit], markers: dict[str, list[int]]) -> Parts:
-    of = _parts(items, markers["contrast"] + markers["concessive"])
+    of = _parts(items, markers["contrast"] + markers["concessive"], "clause")
     says: dict[tuple[int, int], float] = {}
     for hit in hits:  # a negated complaint ("without any warning") is no praise of its part
         if not hit.faint:
@@ -427,16 +428,20 @@ def _near_after(hit: _Hit, items: list, found: list[int], window: int) -> bool:
     )
 
 
-def _parts(items: list, contrasts: list[int]) -> list[tuple[int, int]]:
-    """Each token's clause, and which side of a contrast in it ("used to love it but now it
-    is slow": two parts)."""
+def _parts(
+    items: list, contrasts: list[int], unit: Literal["clause", "sentence"]
+) -> list[tuple[int, int]]:
+    """Each token's clause (or sentence: `unit`), and how many of the `contrasts` come
+    before it in that clause or sentence: which side of a contrast it is on ("used to love
+    it but now it is slow": two parts)."""
     turns = set(contrasts)
-    parts, clause, side = [], -1, 0
+    parts, current, side = [], -1, 0
     for index, token in enumerate(items):
-        if token.clause != clause:
-            clause, side = token.clause, 0
+        number = token.clause if unit == "clause" else token.sentence
+        if number != current:
+            current, side = number, 0
         side += index in turns
-        parts.append((clause, side))
+        parts.append((current, side))
     return parts
 
 
@@ -540,7 +545,7 @@ def _negated(
     items: list,
     markers: dict[str, list[int]],
     lexicon: Lexicon,
-    functions: frozenset[int] = frozenset(),
+    functions: frozenset[int],
 ) -> bool:
     """A negator shortly before it in its clause (up to the first function word after the
     negator: "won't open since the update" negates the opening, not the update), or, in
@@ -581,7 +586,7 @@ def _sarcasm(
     a short ironic sentence next to a complaint ("The widget is gone. Thanks a lot.")."""
     if not markers["sarcasm"]:
         return
-    side = _sides(items, markers["contrast"])
+    side = _parts(items, markers["contrast"], "sentence")
     sizes: dict[int, int] = {}
     for token in items:
         sizes[token.sentence] = sizes.get(token.sentence, 0) + 1
@@ -613,18 +618,6 @@ def _sarcasm(
         )
         if side[hit.index] in ironic or beside:
             hit.valence *= SARCASM
-
-
-def _sides(items: list, contrasts: list[int]) -> list[tuple[int, int]]:
-    """Each token's sentence, and how many contrasts come before it in that sentence."""
-    turns = set(contrasts)
-    sides, sentence, count = [], -1, 0
-    for index, token in enumerate(items):
-        if token.sentence != sentence:
-            sentence, count = token.sentence, 0
-        count += index in turns
-        sides.append((sentence, count))
-    return sides
 
 
 def _lost(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:

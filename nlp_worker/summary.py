@@ -41,7 +41,8 @@ MAX_VERSION_CHARS = 200
 
 
 def moment(at: Any) -> datetime | None:
-    """An ISO-8601 time (naive means UTC) as an aware datetime, or None."""
+    """An ISO-8601 time (naive means UTC) as an aware datetime in UTC, or None: also for a
+    time that UTC cannot hold ("9999-12-31T23:59:59-01:00" is in the year 10000)."""
     if isinstance(at, datetime):
         value = at
     elif isinstance(at, str) and at.strip():
@@ -51,7 +52,12 @@ def moment(at: Any) -> datetime | None:
             return None
     else:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def utc_day(at: Any) -> str | None:
@@ -62,8 +68,11 @@ def utc_day(at: Any) -> str | None:
 
 def iso_week(at: Any) -> str | None:
     found = moment(at)
-    if found is None:
-        return None
+    return _week(found) if found else None
+
+
+def _week(found: datetime) -> str:
+    """ "2026-W45": the ISO week of a moment in UTC."""
     year, week, _ = found.isocalendar()
     return f"{year}-W{week:02d}"
 
@@ -109,14 +118,14 @@ class SummaryBuilder:
         self._sentiment[label] += 1
         language = analysis.get("language")
         self._languages[language or UNKNOWN_LANGUAGE] += 1
-        at = review.get("at")
-        day, week = utc_day(at), iso_week(at)
-        if day is not None:
-            self._per_day[day] += 1
-            self._per_week[week] += 1  # type: ignore[index]
+        at = moment(review.get("at"))  # read once, for its day, its week and its stamp
+        week, stamp = None, ""
+        if at is not None:
+            week, stamp = _week(at), at.isoformat()
+            self._per_day[at.date().isoformat()] += 1
+            self._per_week[week] += 1
         version = review.get("app_version")
         version = version[:MAX_VERSION_CHARS] if isinstance(version, str) and version else None
-        stamp = moment(at).isoformat() if day else ""  # type: ignore[union-attr]
         if version is not None:
             entry = self._versions.setdefault(version, _Version(first_seen=stamp or "~"))
             entry.first_seen = min(entry.first_seen, stamp or "~")

@@ -59,7 +59,7 @@ def tokenize(text: str, lexicon: Lexicon) -> Tokens:
     tokens: list[Token] = []
     questions: set[int] = set()
     clause = sentence = 0
-    elision = "elision" in lexicon.lists.get("flags", frozenset())
+    elision = lexicon.flag("elision")
     for match in _TOKEN.finditer(text.replace("’", "'")):  # noqa: RUF001
         kind = match.lastgroup
         if kind == "word":

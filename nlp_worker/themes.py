@@ -112,7 +112,7 @@ def _shared(by_language: dict[str, list[Doc]]) -> dict[Term, dict[str, float]]:
 
 
 def _language_themes(
-    docs: list[Doc], side: str, shared: dict[Term, dict[str, float]] | None = None
+    docs: list[Doc], side: str, shared: dict[Term, dict[str, float]]
 ) -> list[tuple[_Candidate, str]]:
     other = "positive" if side == "negative" else "negative"
     counts = {side: Counter(), other: Counter(), "all": Counter()}
@@ -137,7 +137,7 @@ def _language_themes(
         if on_side < MIN_REVIEWS:
             continue
         contrast = on_side / sizes[side] - counts[other][key] / max(1, sizes[other])
-        if shared and key in shared and shared[key][side] < SHARED_RATIO * shared[key][other]:
+        if key in shared and shared[key][side] < SHARED_RATIO * shared[key][other]:
             continue  # on all the app's reviews, as common on both sides: a name
         if contrast <= 0:
             continue

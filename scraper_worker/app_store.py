@@ -11,8 +11,9 @@ entry that describes the app itself (no `im:rating`): it is skipped.
 
 An empty first page means "no reviews" or "no such app"; the lookup API
 (`{base}/lookup?id=..&country=..`, `{"resultCount": 0}` for an unknown id) tells them apart.
-Network trouble, 429 and 5xx raise ordinary exceptions (the job is retried); an unknown id
-raises NonRetryableError. No library: `app-store-scraper`, the usual one, depends on a token
+Network trouble and any answer but a 200, a 400 or a 404 (403, 408, 429, 5xx), from the feed
+or the lookup alike, raise ordinary exceptions (the job is retried); an unknown id raises
+NonRetryableError. No library: `app-store-scraper`, the usual one, depends on a token
 Apple no longer exposes, and this feed needs nothing but one GET per page.
 """
 
@@ -27,13 +28,13 @@ from typing import Any
 import httpx
 
 from queue_client.errors import NonRetryableError
+from scraper_worker.shape import LIMITS, clip, iso_z
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
 MAX_PAGES = 10  # the feed refuses deeper pages
 APP_ID = re.compile(r"(?:id)?([1-9][0-9]{0,14})")  # "389801252" (or "id389801252")
-LIMITS = {"review_id": 200, "content": 20_000, "user_name": 500, "app_version": 200}
 
 
 def app_store_id(app_id: str) -> str | None:
@@ -52,15 +53,15 @@ def _label(entry: dict[str, Any], *path: str) -> str | None:
 
 
 def _utc(text: str | None) -> str | None:
+    """The feed's `updated` (naive means UTC) as the service's time, or None if it is not
+    one: unreadable, or past what UTC can hold (9999-12-31T23:59:59-07:00)."""
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
 
 
 def review_from_entry(entry: Any) -> dict[str, Any] | None:
@@ -68,7 +69,7 @@ def review_from_entry(entry: Any) -> dict[str, Any] | None:
     The title goes before the text (on its own line): it often says the most."""
     if not isinstance(entry, dict):
         return None
-    review_id, rating, at = _label(entry, "id"), _label(entry, "im:rating"), None
+    review_id, rating = _label(entry, "id"), _label(entry, "im:rating")
     if not review_id or len(review_id) > LIMITS["review_id"] or rating not in set("12345"):
         return None
     at = _utc(_label(entry, "updated"))
@@ -80,12 +81,12 @@ def review_from_entry(entry: Any) -> dict[str, Any] | None:
     votes = _label(entry, "im:voteSum") or ""
     return {
         "review_id": review_id,
-        "content": content[: LIMITS["content"]],
+        "content": clip(content, LIMITS["content"]) or "",
         "score": int(rating),
         "at": at,
-        "user_name": (_label(entry, "author", "name") or "")[: LIMITS["user_name"]],
+        "user_name": clip(_label(entry, "author", "name"), LIMITS["user_name"]) or "",
         "thumbs_up": int(votes) if votes.isdigit() else 0,
-        "app_version": (_label(entry, "im:version") or "")[: LIMITS["app_version"]] or None,
+        "app_version": clip(_label(entry, "im:version"), LIMITS["app_version"]) or None,
         "reply": None,  # the feed carries no developer replies
     }
 
@@ -135,31 +136,30 @@ class AppStoreSource:
                 if fetched >= max_reviews:
                     break
 
-    async def _get(self, http: httpx.AsyncClient, url: str) -> Any:
-        """The JSON at `url`; None for a 4xx that means "nothing here" (400, 404)."""
-        answer = await http.get(url)  # transport errors propagate: the job is retried
-        if answer.status_code == 429 or answer.status_code >= 500:
-            raise RuntimeError(f"App Store feed answered {answer.status_code} for {url}")
+    async def _get(
+        self, http: httpx.AsyncClient, url: str, params: dict[str, str] | None = None
+    ) -> Any:
+        """The JSON at `url`; None for a 4xx that means "nothing here" (400, 404). Any other
+        answer but a 200 (403, 408, 429, 5xx) raises RuntimeError: the job is retried."""
+        answer = await http.get(url, params=params)  # transport errors propagate: retried
         if answer.status_code in (400, 404):
             return None
         if answer.status_code != 200:
-            raise RuntimeError(f"App Store feed answered {answer.status_code} for {url}")
+            raise RuntimeError(f"App Store answered {answer.status_code} for {answer.url}")
         try:
             return answer.json()
         except ValueError as exc:
-            raise RuntimeError(f"unexpected answer from the App Store feed: {exc}") from exc
+            raise RuntimeError(f"unexpected answer from the App Store: {exc}") from exc
 
     async def _check_exists(
         self, http: httpx.AsyncClient, app_id: str, numeric: str, country: str
     ) -> None:
-        url = f"{self.base_url}/lookup"
-        answer = await http.get(url, params={"id": numeric, "country": country})
-        if answer.status_code == 429 or answer.status_code >= 500:
-            raise RuntimeError(f"App Store lookup answered {answer.status_code}")
-        try:
-            count = answer.json().get("resultCount") if answer.status_code == 200 else 0
-        except (ValueError, AttributeError) as exc:
-            raise RuntimeError(f"unexpected answer from the App Store lookup: {exc}") from exc
+        found = await self._get(
+            http, f"{self.base_url}/lookup", {"id": numeric, "country": country}
+        )
+        if found is not None and not isinstance(found, dict):
+            raise RuntimeError("unexpected answer from the App Store lookup: not an object")
+        count = found.get("resultCount") if found is not None else 0
         if not count:
             raise NonRetryableError(
                 f"app not found: {app_id} (the App Store has no app {numeric} in {country})"

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -32,20 +32,13 @@ from scraper_worker.google_play import (
     _fetch_review_items,
 )
 from scraper_worker.google_play import app_details as gp_app
+from scraper_worker.shape import LIMITS, clip, iso_z
 
 log = logging.getLogger(__name__)
 
 REVIEW_FIELDS = (
     "review_id", "content", "score", "at", "user_name", "thumbs_up", "app_version", "reply",
 )  # fmt: skip
-# the service's limits (service/results_schemas.py): longer values would fail the whole batch
-LIMITS = {
-    "review_id": 200,
-    "content": 20_000,
-    "user_name": 500,
-    "app_version": 200,
-    "reply": 20_000,
-}
 APP_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+")  # an Android package name
 PAGE_SIZE = 200
 MAX_EMPTY_PAGES = 3  # pages with a token but no reviews in a row before giving up
@@ -59,19 +52,6 @@ class ReviewSource(Protocol):
     ) -> AsyncGenerator[list[dict[str, Any]], None]: ...
 
 
-def iso_z(moment: datetime) -> str:
-    """UTC, ISO-8601 with Z; a naive datetime is taken as the machine's local time (what
-    datetime.fromtimestamp, used by google-play-scraper, returns)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _clip(value: Any, limit: int) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    return text[:limit]
-
-
 def review_from_google_play(raw: dict[str, Any]) -> dict[str, Any] | None:
     """A review as google-play-scraper parses it -> the service's shape; None if unusable."""
     review_id, score, at = raw.get("reviewId"), raw.get("score"), raw.get("at")
@@ -79,18 +59,19 @@ def review_from_google_play(raw: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         return None
-    if not isinstance(at, datetime):
+    at = iso_z(at) if isinstance(at, datetime) else None
+    if at is None:
         return None
     thumbs_up = raw.get("thumbsUpCount")
     return {
         "review_id": review_id,
-        "content": _clip(raw.get("content"), LIMITS["content"]) or "",
+        "content": clip(raw.get("content"), LIMITS["content"]) or "",
         "score": score,
-        "at": iso_z(at),
-        "user_name": _clip(raw.get("userName"), LIMITS["user_name"]) or "",
+        "at": at,
+        "user_name": clip(raw.get("userName"), LIMITS["user_name"]) or "",
         "thumbs_up": thumbs_up if isinstance(thumbs_up, int) and thumbs_up >= 0 else 0,
-        "app_version": _clip(raw.get("appVersion"), LIMITS["app_version"]) or None,
-        "reply": _clip(raw.get("replyContent"), LIMITS["reply"]) or None,
+        "app_version": clip(raw.get("appVersion"), LIMITS["app_version"]) or None,
+        "reply": clip(raw.get("replyContent"), LIMITS["reply"]) or None,
     }
 
 

@@ -7,7 +7,8 @@ GET /{country}/rss/customerreviews/page={n}/id={id}/sortby=mostrecent/json answe
 `{country}/{id}/page-{n}.json` when the file exists, else a feed without entries (what Apple
 answers past the last page). GET /lookup?id=..&country=.. answers `lookup/{id}.json`, else
 `{"resultCount": 0, "results": []}`. `fail_next(status, times)` makes the next requests fail
-with that status (429, 503 ...); `requests` lists every path asked for.
+with that status (429, 503 ...), `fail_next(status, path="/lookup")` the next request for a
+path that starts so; `requests` lists every path asked for.
 """
 
 from __future__ import annotations
@@ -36,16 +37,23 @@ class FeedServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.root = root
         self.requests: list[str] = []
-        self.failures: list[int] = []
+        self.failures: list[tuple[str, int]] = []  # (path prefix, status)
         self.lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
-    def fail_next(self, status: int, times: int = 1) -> None:
+    def fail_next(self, status: int, times: int = 1, path: str = "") -> None:
         with self.lock:
-            self.failures += [status] * times
+            self.failures += [(path, status)] * times
+
+    def _failure(self, path: str) -> int | None:
+        for index, (prefix, status) in enumerate(self.failures):
+            if path.startswith(prefix):
+                del self.failures[index]
+                return status
+        return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -55,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         with self.server.lock:
             self.server.requests.append(self.path)
-            failure = self.server.failures.pop(0) if self.server.failures else None
+            failure = self.server._failure(url.path)
         if failure is not None:
             self._send(failure, {"error": "synthetic failure"})
             return

@@ -83,9 +83,30 @@ async def test_an_app_without_reviews_yields_nothing(feed):
 @pytest.mark.parametrize("status", [429, 500, 503])
 async def test_rate_limits_and_server_errors_are_retryable(feed, status):
     feed.fail_next(status)
-    with pytest.raises(RuntimeError, match=str(status)) as caught:
+    with pytest.raises(Exception) as caught:  # any error, so long as it is retryable
         await collect(AppStoreSource(feed.base_url), "1000000001")
     assert not isinstance(caught.value, NonRetryableError)
+    assert str(status) in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [403, 408, 429, 500, 503])
+async def test_a_failing_lookup_is_retryable(feed, status):
+    # 999 has an empty feed, so the lookup decides; an answer it cannot read is no "not found"
+    feed.fail_next(status, path="/lookup")
+    with pytest.raises(Exception) as caught:  # any error, so long as it is retryable
+        await collect(AppStoreSource(feed.base_url), "999")
+    assert not isinstance(caught.value, NonRetryableError)
+    assert str(status) in str(caught.value)
+    assert feed.requests[-1] == "/lookup?id=999&country=us"
+    with pytest.raises(NonRetryableError, match="app not found: 999"):  # the retry finds out
+        await collect(AppStoreSource(feed.base_url), "999")
+
+
+@pytest.mark.parametrize("status", [400, 404])
+async def test_a_lookup_that_finds_nothing_there_is_not_found(feed, status):
+    feed.fail_next(status, path="/lookup")
+    with pytest.raises(NonRetryableError, match="app not found: 1000000003"):
+        await collect(AppStoreSource(feed.base_url), "1000000003")  # an app without reviews
 
 
 async def test_network_trouble_is_retryable():
@@ -113,11 +134,24 @@ def test_broken_entries_are_skipped():
     for broken in (
         {**good, "im:rating": {"label": "6"}},
         {**good, "updated": {"label": "yesterday"}},
+        {**good, "updated": {"label": "9999-12-31T23:59:59-07:00"}},  # the year 10000 in UTC
         {**good, "id": {"label": ""}},
         {"im:name": {"label": "The app itself"}},
         "not an object",
     ):
         assert review_from_entry(broken) is None
+
+
+async def test_a_time_past_what_utc_holds_skips_its_review_not_the_scrape(tmp_path):
+    page = json.loads((FEEDS / "gb" / "1000000002" / "page-1.json").read_text())
+    good = page["feed"]["entry"]
+    far = {**good, "id": {"label": "far"}, "updated": {"label": "9999-12-31T23:59:59-07:00"}}
+    page["feed"]["entry"] = [far, good]
+    (tmp_path / "us" / "1000000002").mkdir(parents=True)
+    (tmp_path / "us" / "1000000002" / "page-1.json").write_text(json.dumps(page))
+    with serving_app_store(tmp_path) as server:
+        pages = await collect(AppStoreSource(server.base_url), "1000000002")
+    assert [[review["review_id"] for review in page] for page in pages] == [[good["id"]["label"]]]
 
 
 async def test_the_demo_app_feed_is_its_fixture_reviews(feed):

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from nlp_worker import processor as processor_module
-from nlp_worker.analysis import analyze_batch, analyze_review, get_analyzer
+from nlp_worker.analysis import MAX_TEXT, analyze_batch, analyze_review, get_analyzer
 from nlp_worker.processor import BATCH_SIZE, process_nlp_job, streaming_percent
 from nlp_worker.sentiment import label_for, rating_compound
 from nlp_worker.summary import iso_week, summarize, utc_day
@@ -239,6 +239,35 @@ def test_analysis_is_deterministic_and_in_order():
     assert analyze_batch(reviews) == first
 
 
+def test_a_huge_review_is_analysed_on_its_first_max_text_characters():
+    # some steps of the reading grow with the square of the text: uncapped, this one
+    # review of a million characters takes well over a minute
+    sentence = "The app is great but it crashes every time I open it, not bad though. "
+    text = (sentence * (1_000_000 // len(sentence) + 1))[:1_000_000]
+    result = analyze_review(review("big", text, score=2))
+    assert set(result) == {"review_id", "sentiment", "language", "keywords"}
+    assert result["review_id"] == "big"
+    assert result["sentiment"]["label"] in ("positive", "neutral", "negative")
+    assert -1.0 <= result["sentiment"]["compound"] <= 1.0
+    assert result["language"] == "en"
+    assert result["keywords"] and all(isinstance(word, str) for word in result["keywords"])
+    assert result == analyze_review(review("big", text[:MAX_TEXT], score=2))
+
+
+def test_a_review_under_the_cap_is_analysed_whole():
+    analyzer = get_analyzer()
+    sentence = "Offline maps are great. But the sync fails since the update, useless! "
+    for text in (NEGATIVE, (sentence * (MAX_TEXT // len(sentence) + 1))[:MAX_TEXT]):
+        assert analyze_review(review("r", text, score=4)) == {
+            "review_id": "r",
+            **analyzer.analyze_text(text, 4),
+        }
+    # the cap cuts: the last sentence of a text one sentence longer than it is not read
+    longer = "x" * (MAX_TEXT - 1) + " Useless, it crashes all the time!"
+    assert analyze_review(review("r", longer, score=None))["sentiment"]["label"] != "negative"
+    assert analyzer.analyze_text(longer)["sentiment"]["label"] == "negative"
+
+
 def test_analyzer_is_built_once():
     assert get_analyzer() is get_analyzer()
 
@@ -266,6 +295,13 @@ def test_lexicons_parse_and_the_supported_languages_have_one():
         parse("xx", "@nonsense a b")
     with pytest.raises(ValueError, match="no valence"):
         parse("xx", "good great")
+    assert [code for code in SUPPORTED if load(code).flag("substring")] == ["ja", "zh"]
+    assert [code for code in SUPPORTED if load(code).flag("elision")] == ["fr", "it"]
+    # a flag holds for the whole file, wherever its line stands
+    for text in ("@flags substring\n好 用 2.0", "好 用 2.0\n@flags substring"):
+        lexicon = parse("xx", text)
+        assert lexicon.substring and lexicon.words == {"好 用": 2.0} and not lexicon.phrases
+    assert parse("xx", "very good 2.0").phrases == {("very", "good"): 2.0}
 
 
 # -- summary ----------------------------------------------------------------------------
@@ -399,8 +435,34 @@ def test_utc_day_and_week():
     assert utc_day("2026-01-31T12:00:00") == "2026-01-31"
     assert utc_day("yesterday") is None
     assert utc_day(None) is None
+    assert utc_day("9999-12-31T23:59:59-01:00") is None  # the year 10000 in UTC
+    assert iso_week("9999-12-31T23:59:59-01:00") is None
+    assert utc_day("9999-12-31T23:59:59+01:00") == "9999-12-31"
     assert iso_week("2026-01-01T00:00:00Z") == "2026-W01"
     assert iso_week("2027-01-01T12:00:00Z") == "2026-W53"
+
+
+def test_the_summary_reads_each_reviews_time_once(monkeypatch):
+    from nlp_worker import summary as summary_module
+
+    read: list[Any] = []
+
+    def moment(at: Any) -> Any:
+        read.append(at)
+        return real(at)
+
+    real = summary_module.moment
+    monkeypatch.setattr(summary_module, "moment", moment)
+    reviews = [
+        review("a", POSITIVE, score=5, at="2026-01-31T23:30:00-02:00"),
+        review("b", POSITIVE, score=5, at="yesterday"),
+        review("c", NEGATIVE, score=1, at="2027-01-01T12:00:00Z"),
+    ]
+    found = summarize((item, analyze_review(item)) for item in reviews)
+    assert read == [item["at"] for item in reviews]
+    assert found["per_day"] == {"2026-02-01": 1, "2027-01-01": 1}
+    assert found["per_week"] == {"2026-W05": 1, "2026-W53": 1}
+    assert [entry["review_count"] for entry in found["versions"]] == [3]
 
 
 def test_the_summary_fits_the_service_schema():
@@ -669,7 +731,7 @@ class _Wrapped:
 # -- nlp-worker analyze -------------------------------------------------------------------
 
 
-def run_analyze(args: list[str], stdin: str = "") -> Any:
+def run_analyze(args: list[str], stdin: str | bytes = "") -> Any:
     from nlp_worker.cli import main
 
     return CliRunner().invoke(main, ["analyze", *args], input=stdin)
@@ -727,6 +789,93 @@ def test_analyze_refuses_a_bad_line_with_its_number(line, why):
     assert result.exit_code == 1
     assert why in result.output
     assert "Traceback" not in result.output
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HOSTILE = [  # (line 3, what the error says); line 1 is good and line 2 good and not ASCII
+    (('{"review_id": "r", "content": "x", "n": ' + DEEP + "}").encode(), "line 3: not JSON this can read (nested too deeply)"),
+    (DEEP.encode(), "line 3: not JSON this can read (nested too deeply)"),
+    (b'{"review_id": ' + b"9" * 5000 + b', "content": "x"}', "line 3: not JSON this can read (Exceeds the limit"),
+    (b'{"review_id": "r", "content": "caf\xe9"}', "line 3: not UTF-8 (invalid continuation byte at byte 35)"),
+    (b'{"review_id": "r", "content": "\xff"}', "line 3: not UTF-8 (invalid start byte at byte 32)"),
+    (b'{"review_id": "r", "content": "a \\ud800 b"}', "line 3: content is not text (a lone surrogate at character 3)"),
+    (b'{"review_id": "\\udfff", "content": "great"}', "line 3: review_id is not text (a lone surrogate at character 1)"),
+    (b'{"review_id": "r", "content": "great", "app_version": "1.\\ud800"}', "line 3: app_version is not text (a lone surrogate at character 3)"),
+    (b'{"review_id": "r", "content": "great", "at": "2026-01-01\\udc80"}', "line 3: at is not text"),
+]  # fmt: skip
+
+
+def hostile_input(line: bytes) -> bytes:
+    good = jsonl({"review_id": "ok", "content": "fine"}, {"review_id": "é", "content": "Très bien"})
+    return good.encode() + line + b"\n"
+
+
+HOSTILE_IDS = [
+    "deep-object", "deep-array", "5000-digit-id", "latin-1-byte", "stray-byte",
+    "surrogate-content", "surrogate-review-id", "surrogate-app-version", "surrogate-at",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "why"), HOSTILE, ids=HOSTILE_IDS)
+def test_analyze_refuses_hostile_input_with_its_line_number(line, why):
+    result = run_analyze(["-", "--summary"], hostile_input(line))
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # click's error, not an uncaught one
+    assert why in result.output
+    assert "Traceback" not in result.output
+    assert result.output.count('"review_id"') == 2  # the two good lines, then the error
+
+
+def test_analyze_reads_lines_ended_as_in_text_mode():
+    rows = [{"review_id": n, "content": "great"} for n in range(3)]
+    crlf_cr = b"".join(
+        line.encode() + end
+        for line, end in zip(jsonl(*rows).splitlines(), (b"\r\n", b"\r", b"\n"), strict=True)
+    )
+    result = run_analyze(["-"], crlf_cr + b"{oops\r\n")
+    assert result.exit_code == 1
+    assert result.output.count('"review_id"') == 3
+    assert "line 4: not JSON" in result.output
+
+
+def test_analyze_counts_a_time_utc_cannot_hold_as_no_time():
+    # 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC: no day, no week, no error
+    far = {
+        "review_id": "far",
+        "content": "Great app",
+        "score": 5,
+        "at": "9999-12-31T23:59:59-01:00",
+        "app_version": "2.0",
+    }
+    result = run_analyze(["-", "--summary"], jsonl(far))
+    assert result.exit_code == 0, result.output
+    import json
+
+    summary = json.loads(result.output.splitlines()[-1])["summary"]
+    assert summary["review_count"] == 1
+    assert summary["per_day"] == {} and summary["per_week"] == {}
+    assert summary["versions"][0]["version"] == "2.0"
+
+
+@pytest.mark.parametrize(("line", "why"), [HOSTILE[1], HOSTILE[3]], ids=HOSTILE_IDS[1:4:2])
+def test_analyze_as_a_process_fails_cleanly_on_hostile_input(line, why):
+    import subprocess
+    import sys
+
+    from tests.serving import ROOT, process_env
+
+    result = subprocess.run(
+        [sys.executable, "-m", "nlp_worker", "analyze", "-"],
+        input=hostile_input(line),
+        cwd=ROOT,
+        env=process_env(),
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout.count(b"\n") == 2
+    assert why in result.stderr.decode()
+    assert b"Traceback" not in result.stderr
 
 
 def test_analyze_as_a_process_fails_cleanly_on_bad_input():

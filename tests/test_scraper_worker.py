@@ -189,6 +189,17 @@ async def test_google_play_dates_are_utc_whatever_the_local_zone(google_play):
     assert [r["at"] for r in reviews] == [r["at"] for r in EXPECTED]
 
 
+def test_a_google_play_review_whose_time_utc_cannot_hold_is_skipped():
+    from datetime import timedelta, timezone
+
+    from scraper_worker.sources import review_from_google_play
+
+    raw = {"reviewId": "gp:1", "score": 4, "content": "Fine", "at": datetime(2026, 1, 2, 3, 4, 5)}
+    assert review_from_google_play(raw)["content"] == "Fine"
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-7)))
+    assert review_from_google_play({**raw, "at": far}) is None  # the year 10000 in UTC
+
+
 @pytest.mark.parametrize(
     ("max_reviews", "sizes", "counts"),
     [(50, [40, 10], [50, 10]), (40, [40], [40]), (85, [40, 40, 5], [85, 45, 5]), (1, [1], [1])],
