@@ -10,27 +10,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from service.cli_keys import keys
+from service.cli_options import mongodb_db_option, mongodb_uri_option
 from service.domain import MAX_RETRIES_LIMIT
 from service.keys import MIN_ADMIN_KEY_LENGTH
 from service.rate_limit import parse_rate
-from service.settings import DEFAULT_DB, Settings, valid_report_time
+from service.settings import Settings, valid_report_time
 
 SETTING_OPTIONS = [
-    click.option(
-        "--mongodb-uri",
-        envvar="MONGODB_URI",
-        show_envvar=True,
-        default=None,
-        help="MongoDB connection string; unset runs on the embedded in-memory store.",
-    ),
-    click.option(
-        "--mongodb-db",
-        envvar="MONGODB_DB",
-        show_envvar=True,
-        default=DEFAULT_DB,
-        show_default=True,
-        help="Database name.",
-    ),
+    mongodb_uri_option("MongoDB connection string; unset runs on the embedded in-memory store."),
+    mongodb_db_option,
     click.option(
         "--lease-seconds",
         envvar="REVIEW_QUEUE_LEASE_SECONDS",

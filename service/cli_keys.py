@@ -5,27 +5,19 @@ from typing import Any
 
 import click
 
+from service.cli_options import mongodb_db_option, mongodb_uri_option
 from service.db import StoreUnavailable, connect
 from service.indexes import ensure_indexes
 from service.key_schemas import RoleName
 from service.keys import KeyExists, KeyStore, Role
-from service.settings import DEFAULT_DB, Settings
+from service.settings import Settings
 
 ROLES = list(RoleName.__args__)
 
 
 @click.group()
-@click.option(
-    "--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, help="Where the keys are stored."
-)
-@click.option(
-    "--mongodb-db",
-    envvar="MONGODB_DB",
-    show_envvar=True,
-    default=DEFAULT_DB,
-    show_default=True,
-    help="Database name.",
-)
+@mongodb_uri_option("Where the keys are stored.")
+@mongodb_db_option
 @click.pass_context
 def keys(ctx: click.Context, mongodb_uri: str | None, mongodb_db: str) -> None:
     """API keys, stored hashed in MongoDB (the service's `api_keys`)."""
