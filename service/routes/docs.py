@@ -1,7 +1,13 @@
-"""OpenAPI descriptions of the error answers a route can give."""
+"""OpenAPI descriptions of the error answers a route can give, and the decorator of an action
+that takes no body."""
 
+from litestar import post
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
+from litestar.status_codes import HTTP_200_OK
 
+from service.access import needs
+from service.keys import Role
 from service.schemas import ErrorBody
 
 _MEANINGS = {
@@ -42,3 +48,16 @@ def errors(*codes: int, bad_request: bool = True, public: bool = False) -> dict[
         )
         for code in sorted(found)
     }
+
+
+def action(path: str, role: Role, summary: str) -> HTTPRouteHandler:
+    """A POST that takes no body and answers 200 with what it changed (cancel, pause ...),
+    callable by `role`."""
+    return post(
+        path,
+        opt=needs(role),
+        status_code=HTTP_200_OK,
+        summary=summary,
+        description=NO_BODY,
+        responses=errors(*ACTION_ERRORS),
+    )

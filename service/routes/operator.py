@@ -10,7 +10,7 @@ from service.access import needs
 from service.domain import Stage
 from service.keys import Role
 from service.routes.deps import IdPath, OperatorDep
-from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, NO_BODY, errors
+from service.routes.docs import BODY_ERRORS, action, errors
 from service.schemas import (
     BulkRequeue,
     BulkRequeueResult,
@@ -59,24 +59,18 @@ class OperatorController(Controller):
         )
         return BulkRequeueResult(len(requeued), requeued, [Skipped(**s) for s in skipped])
 
-    @post(
+    @action(
         "/{job_id:str}/requeue",
-        opt=needs(Role.OPERATOR),
-        status_code=HTTP_200_OK,
-        summary="A job in error goes back to the queue at the stage it failed in, runs reset",
-        description=NO_BODY,
-        responses=errors(*ACTION_ERRORS),
+        Role.OPERATOR,
+        "A job in error goes back to the queue at the stage it failed in, runs reset",
     )
     async def requeue(self, job_id: IdPath, operator: OperatorDep) -> JobView:
         return job_view(await operator.requeue(job_id))
 
-    @post(
+    @action(
         "/{job_id:str}/cancel",
-        opt=needs(Role.OPERATOR),
-        status_code=HTTP_200_OK,
-        summary="Cancel a job that is not completed; its worker gets 409 on its next call",
-        description=NO_BODY,
-        responses=errors(*ACTION_ERRORS),
+        Role.OPERATOR,
+        "Cancel a job that is not completed; its worker gets 409 on its next call",
     )
     async def cancel(self, job_id: IdPath, operator: OperatorDep) -> JobView:
         return job_view(await operator.cancel(job_id))

@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from service.access import needs
 from service.keys import Role
 from service.routes.deps import AppIdQuery, IdPath, SchedulesDep
-from service.routes.docs import ACTION_ERRORS, BODY_ERRORS, NO_BODY, errors
+from service.routes.docs import BODY_ERRORS, action, errors
 from service.schedule_schemas import (
     NewSchedule,
     ScheduleChange,
@@ -86,24 +86,18 @@ class ScheduleController(Controller):
         doc = await schedules.change(schedule_id, data.changes())
         return schedule_view(doc)
 
-    @post(
+    @action(
         "/{schedule_id:str}/pause",
-        opt=needs(Role.CLIENT),
-        status_code=HTTP_200_OK,
-        summary="Stop firing until resumed (next_run_at becomes null)",
-        description=NO_BODY,
-        responses=errors(*ACTION_ERRORS),
+        Role.CLIENT,
+        "Stop firing until resumed (next_run_at becomes null)",
     )
     async def pause(self, schedule_id: IdPath, schedules: SchedulesDep) -> ScheduleView:
         return schedule_view(await schedules.pause(schedule_id))
 
-    @post(
+    @action(
         "/{schedule_id:str}/resume",
-        opt=needs(Role.CLIENT),
-        status_code=HTTP_200_OK,
-        summary="Fire again from the next time after now (what it missed is not made up)",
-        description=NO_BODY,
-        responses=errors(*ACTION_ERRORS),
+        Role.CLIENT,
+        "Fire again from the next time after now (what it missed is not made up)",
     )
     async def resume(self, schedule_id: IdPath, schedules: SchedulesDep) -> ScheduleView:
         return schedule_view(await schedules.resume(schedule_id))
