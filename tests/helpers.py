@@ -17,6 +17,11 @@ class Clock:
         return self.now
 
 
+async def collect(source: Any, app_id: str, **kwargs: Any) -> list:
+    """Every page a scraper source yields for the app."""
+    return [page async for page in source.fetch(app_id, **kwargs)]
+
+
 JSON = {"Content-Type": "application/json"}  # what every POST and PUT sends, with a body or not
 
 

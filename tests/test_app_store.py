@@ -13,6 +13,7 @@ from queue_client.errors import NonRetryableError
 from scraper_worker.app_store import AppStoreSource, app_store_id, review_from_entry
 from scraper_worker.sources import AutoSource, GooglePlaySource, load_fixture, make_source
 from tests.app_store_feed import FEEDS, serving_app_store
+from tests.helpers import collect
 from tests.serving import ROOT
 
 
@@ -20,13 +21,6 @@ from tests.serving import ROOT
 def feed():
     with serving_app_store() as server:
         yield server
-
-
-async def collect(source, app_id, **kwargs):
-    pages = []
-    async for page in source.fetch(app_id, **kwargs):
-        pages.append(page)
-    return pages
 
 
 async def test_every_page_is_read_newest_first(feed):

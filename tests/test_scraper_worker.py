@@ -36,6 +36,7 @@ from scraper_worker.sources import (
     fixture_app_ids,
     load_fixture,
 )
+from tests.helpers import collect
 
 WIRE = Path(__file__).parent / "fixtures" / "google_play"
 EXPECTED = json.loads((WIRE / "expected.json").read_text(encoding="utf-8"))
@@ -121,13 +122,6 @@ def google_play(monkeypatch):
     fake = FakeGooglePlay()
     monkeypatch.setattr(google_play_scraper.utils.request, "urlopen", fake)
     return fake
-
-
-async def collect(source, app_id, **kwargs):
-    pages = []
-    async for page in source.fetch(app_id, **kwargs):
-        pages.append(page)
-    return pages
 
 
 def flat(pages):
