@@ -35,6 +35,7 @@ from nlp_worker.keywords import app_words, terms
 
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 UNKNOWN_LANGUAGE = "unknown"
+MAX_DAYS = 20_000  # the service keeps at most this many days of per_day
 MAX_WEEKS = 520
 MAX_VERSIONS = 30
 MAX_VERSION_CHARS = 200
@@ -58,17 +59,6 @@ def moment(at: Any) -> datetime | None:
         return value.astimezone(UTC)
     except OverflowError:
         return None
-
-
-def utc_day(at: Any) -> str | None:
-    """The UTC calendar date of an ISO-8601 time (naive means UTC), or None."""
-    found = moment(at)
-    return found.date().isoformat() if found else None
-
-
-def iso_week(at: Any) -> str | None:
-    found = moment(at)
-    return _week(found) if found else None
 
 
 def _week(found: datetime) -> str:
@@ -158,7 +148,7 @@ class SummaryBuilder:
             "top_issues": found["issues"],
             "top_praises": found["praises"],
             "languages": dict(sorted(self._languages.items())),
-            "per_day": dict(sorted(self._per_day.items())),
+            "per_day": dict(sorted(self._per_day.items())[-MAX_DAYS:]),
             "per_week": dict(sorted(self._per_week.items())[-MAX_WEEKS:]),
             "versions": self._version_list(),
         }

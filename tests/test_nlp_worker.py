@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from nlp_worker import processor as processor_module
 from nlp_worker.analysis import MAX_TEXT, analyze_batch, analyze_review, get_analyzer
 from nlp_worker.processor import BATCH_SIZE, process_nlp_job, streaming_percent
 from nlp_worker.sentiment import label_for, rating_compound
-from nlp_worker.summary import iso_week, summarize, utc_day
+from nlp_worker.summary import MAX_DAYS, _week, moment, summarize
 from queue_client.errors import NonRetryableError
+from service.results_schemas import MAX_BATCH
 
 POSITIVE = "I love this app, it is fantastic and works perfectly. Best music app ever!"
 NEGATIVE = "Terrible app. It keeps crashing every time I open it. The crash happens daily, useless."
@@ -428,6 +429,16 @@ def test_summary_of_nothing():
     }
 
 
+def utc_day(at: Any) -> str | None:
+    found = moment(at)
+    return found.date().isoformat() if found else None
+
+
+def iso_week(at: Any) -> str | None:
+    found = moment(at)
+    return _week(found) if found else None
+
+
 def test_utc_day_and_week():
     assert utc_day("2026-01-31T23:30:00Z") == "2026-01-31"
     assert utc_day("2026-01-31T23:30:00-02:00") == "2026-02-01"
@@ -465,6 +476,20 @@ def test_the_summary_reads_each_reviews_time_once(monkeypatch):
     assert [entry["review_count"] for entry in found["versions"]] == [3]
 
 
+def test_per_day_keeps_the_latest_days_the_service_stores():
+    """Reviews on more distinct days than the service keeps (bogus or hostile `at` values):
+    the summary keeps the latest, rather than being refused and failing the run for good."""
+    first = date(1990, 1, 1)
+    reviews = [
+        {"review_id": f"r{n}", "at": f"{first + timedelta(days=n)}T12:00:00Z"}
+        for n in range(MAX_DAYS + 1)
+    ]
+    found = summarize((item, {"sentiment": {"label": "neutral"}}) for item in reviews)
+    assert len(found["per_day"]) == MAX_DAYS
+    assert min(found["per_day"]) == str(first + timedelta(days=1))
+    assert max(found["per_day"]) == str(first + timedelta(days=MAX_DAYS))
+
+
 def test_the_summary_fits_the_service_schema():
     import msgspec
 
@@ -499,7 +524,7 @@ class FakeClient:
 
     async def put_analysis(self, job, reviews, summary=None):
         assert job["lease_token"] == "token-1"
-        assert len(reviews) <= 500
+        assert len(reviews) <= MAX_BATCH  # what the service takes in one call
         self.calls.append((list(reviews), summary))
         return {"updated": len(reviews), "unknown_review_ids": [], "summary_stored": bool(summary)}
 
@@ -619,10 +644,6 @@ def test_streaming_percent_grows_below_100():
     assert values[0] == 0.0
     assert values[1] == 50.0
     assert values[-1] == 99.0
-
-
-def test_processor_module_uses_the_service_batch_limit():
-    assert processor_module.BATCH_SIZE == 500
 
 
 # -- CLI --------------------------------------------------------------------------------
