@@ -1,6 +1,7 @@
 """`review-queue serve` as a newcomer meets it: a bad MONGODB_URI is one line and a non-zero
 exit within the server selection timeout; --help names each option's environment variable."""
 
+import re
 import subprocess
 import sys
 import time
@@ -9,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from tests.serving import process_env
+from tests.serving import ROOT, process_env
 
 
 @pytest.mark.slow
@@ -36,8 +37,27 @@ def test_serve_with_a_bad_mongodb_uri_exits_with_one_line(uri, start):
     assert done.stdout == "" and took < 9, took
 
 
+def readme_settings() -> list[tuple[str, str]]:
+    """(variable, flag) of each row of the README's Settings table."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("\n## Settings\n") : text.index("\n## Storage\n")]
+    found = []
+    for row in table.splitlines():
+        if row.startswith("| `"):
+            variables, flags = row.split(" | ")[:2]
+            names = re.findall(r"`([A-Z_]+)`", variables)
+            found += zip(names, re.findall(r"`(--[a-z-]+)`", flags), strict=True)
+    return found
+
+
 def test_help_names_the_environment_variable_of_every_setting():
     shown = " ".join(CliRunner().invoke(main, ["serve", "--help"]).output.split())
+    documented = readme_settings()
+    # Every setting the README lists, with its flag; and nothing the README leaves out.
+    for variable, flag in documented:
+        assert f"env var: {variable}" in shown, variable
+        assert f"{flag} " in shown, flag
+    assert sorted(re.findall(r"env var: ([A-Z_]+)", shown)) == sorted(v for v, _ in documented)
     for variable in (
         "MONGODB_URI",
         "MONGODB_DB",
@@ -55,4 +75,4 @@ def test_help_names_the_environment_variable_of_every_setting():
         "REVIEW_QUEUE_REPORT_TIME",
         "REVIEW_QUEUE_EVENTS_KEEPALIVE",
     ):
-        assert f"env var: {variable}" in shown, variable
+        assert variable in dict(documented), variable
