@@ -7,7 +7,7 @@ import click
 
 from service.cli_options import mongodb_db_option, mongodb_uri_option
 from service.db import StoreUnavailable, connect
-from service.indexes import ensure_indexes
+from service.indexes import ensure_key_indexes
 from service.key_schemas import RoleName
 from service.keys import KeyExists, KeyStore, Role
 from service.settings import Settings
@@ -78,7 +78,7 @@ def _with_keys(settings: Settings, action: Any) -> Any:
     async def run() -> Any:
         connection = await connect(settings)
         try:
-            await ensure_indexes(connection.database, retention_days=None)
+            await ensure_key_indexes(connection.database)
             return await action(KeyStore(connection.database))
         finally:
             await connection.close()

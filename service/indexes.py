@@ -140,6 +140,13 @@ async def ensure_indexes(database: Any, retention_days: int | None) -> None:
                 await _create(collection, index)
 
 
+async def ensure_key_indexes(database: Any) -> None:
+    """The `api_keys` indexes alone, for `review-queue keys`: the rest (the TTLs of the
+    retention the service was started with among them) is the service's to fit."""
+    for index in KEY_INDEXES:
+        await _create(database["api_keys"], index)
+
+
 async def _fit_ttl(database: Any, collection: str, found: dict, indexes: list) -> None:
     """A retention change alters the TTL index in place; retention off drops it."""
     name = TTL_FIELDS[collection][1]

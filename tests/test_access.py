@@ -1,6 +1,7 @@
 """Who may do what: API keys with roles on every route, worker identities, no lease token for
 anyone but its holder, revocation, rate limits."""
 
+import asyncio
 import re
 from dataclasses import replace
 from typing import Any
@@ -15,6 +16,7 @@ from service.access import GRANTS
 from service.app import create_app
 from service.cli import main
 from service.db import Connection
+from service.indexes import ensure_indexes
 from service.keys import Role
 from service.settings import Settings
 
@@ -257,6 +259,26 @@ def test_keys_on_the_command_line(monkeypatch):
     assert "scraper-9" not in CliRunner().invoke(main, ["keys", "list"], env=env).output
     no_store = CliRunner().invoke(main, ["keys", "list"], env={"MONGODB_URI": ""})
     assert no_store.exit_code == 2 and "set MONGODB_URI" in no_store.output
+
+
+def test_the_keys_command_leaves_the_services_indexes_as_they_are(monkeypatch):
+    """A deployment keeps 30 days of history: managing keys must not turn its retention off."""
+    database = AsyncMongoMockClient()["cli_keys_retention"]
+    asyncio.run(ensure_indexes(database, retention_days=30))
+    before = asyncio.run(database["jobs"].index_information())
+
+    async def connect(settings: Settings) -> Connection:
+        return Connection(client=None, database=database, embedded=True)
+
+    monkeypatch.setattr(service.cli_keys, "connect", connect)
+    env = {"MONGODB_URI": "mongodb://db.invalid:27017"}
+    created = CliRunner().invoke(
+        main, ["keys", "create", "--name", "w-1", "--role", "worker"], env=env
+    )
+    assert created.exit_code == 0, created.output
+    assert asyncio.run(database["jobs"].index_information()) == before
+    assert "finished_ttl" in before
+    assert "live_key_names" in asyncio.run(database["api_keys"].index_information())
 
 
 def test_the_admin_key_comes_from_a_file_and_must_be_long(tmp_path):
