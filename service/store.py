@@ -169,18 +169,12 @@ class JobStore:
         return rows
 
     async def history_after(
-        self,
-        after: ObjectId,
-        overlap: timedelta,
-        *,
-        app_id: str | None = None,
-        job_id: str | None = None,
-        stage: str | None = None,
-        page: int = 500,
+        self, after: ObjectId, overlap: timedelta, *, job_id: str | None = None, page: int = 500
     ) -> AsyncIterator[dict]:
         """History rows written from `overlap` before the row `after` on, by id, a page at a
         time (the events a reconnecting client may have missed). One job's rows come from its
-        own history (few, in the order they happened)."""
+        own history (few, in the order they happened). Any other filter is the caller's: a
+        filter on a field that the `_id` index does not hold would read every row it skips."""
         start = after.generation_time - overlap
         since = ObjectId.from_datetime(start) if start > EPOCH else ObjectId("0" * 24)
         if job_id is not None:
@@ -191,19 +185,15 @@ class JobStore:
                 if row["_id"] > since:
                     yield row
             return
-        query: dict[str, Any] = {"_id": {"$gt": since}}
-        if app_id is not None:
-            query["app_id"] = app_id
-        if stage is not None:
-            query["stage"] = stage
         while True:
+            query = {"_id": {"$gt": since}}
             found = self.history.find(query, sort=WRITE_ORDER, limit=page, projection=NO_TOKEN)
             rows = await found.to_list(None)
             for row in rows:
                 yield row
             if len(rows) < page:
                 return
-            query = {**query, "_id": {"$gt": rows[-1]["_id"]}}
+            since = rows[-1]["_id"]
 
     async def overview(self, *, limit: int, since: datetime) -> dict[str, Any]:
         """Active jobs oldest first; counts of what is active, by stage and status (a queued job

@@ -156,19 +156,24 @@ async def test_a_reconnect_with_last_event_id_misses_nothing_history_holds(setti
 
 
 async def test_a_client_that_missed_too_much_is_told_to_read_the_state_again(settings, monkeypatch):
-    monkeypatch.setattr(events_module, "MAX_REPLAY", 3)
+    monkeypatch.setattr(events_module, "MAX_REPLAY", 4)
     async with service(settings) as (http, _, _):
         jobs = [await add(http, f"com.events.r{n}") for n in range(4)]
         ever = "0" * 24  # older than every row: the whole history (a hostile or ancient id)
-        async with stream(http, headers={"Last-Event-ID": ever}) as behind:
-            sent = await until_live(behind)
-            assert [event.kind for event in sent] == ["reset"]
-            assert sent[0].id is None and "read the state again" in sent[0].json()["reason"]
-            live = await add(http, "com.events.live")
-            assert (await next_event(behind, "change")).json()["job_id"] == live
-        # Three missed events are within the bound: replayed as before.
+        # Four rows written since: within the bound, replayed as before (through the filter).
         async with stream(http, {"app_id": "com.events.r0"}, {"Last-Event-ID": ever}) as few:
             assert [event.json()["job_id"] for event in await until_live(few)] == jobs[:1]
+        await add(http, "com.events.r4")
+        # Five: too many to read, for every client, however few of them its filter lets through.
+        for wanted in ({}, {"app_id": "com.events.r0"}, {"stage": "nlp"}):
+            async with stream(http, wanted, {"Last-Event-ID": ever}) as behind:
+                sent = await until_live(behind)
+                assert [event.kind for event in sent] == ["reset"]
+                assert sent[0].id is None and "read the state again" in sent[0].json()["reason"]
+        async with stream(http, headers={"Last-Event-ID": ever}) as behind:
+            await until_live(behind)
+            live = await add(http, "com.events.live")
+            assert (await next_event(behind, "change")).json()["job_id"] == live
 
 
 async def test_a_client_that_hangs_up_leaves_no_subscriber_behind(settings):

@@ -29,10 +29,11 @@ A comment (`: keep-alive`) comes every `REVIEW_QUEUE_EVENTS_KEEPALIVE` seconds w
 else does, and `: live` once the replay is over. Reconnect with the `Last-Event-ID` header:
 the stream first sends what the history still holds from {REPLAY_OVERLAP.seconds} s before
 that event on (rows are not always committed in id order), so an event may come twice: drop
-ids already seen. A client that missed more than {MAX_REPLAY} events is sent one `reset` event
-instead (`data:` `{{"after", "reason"}}`, no `id:`): read the state again, then follow. Send
-the API key as a header (`Authorization: Bearer`, or `X-API-Key`): read the stream with
-`fetch()` (EventSource cannot send headers), never with the key in the URL."""
+ids already seen. When more than {MAX_REPLAY} changes were written since (whatever the
+filters), the client is sent one `reset` event instead (`data:` `{{"after", "reason"}}`, no
+`id:`): read the state again, then follow. Send the API key as a header (`Authorization:
+Bearer`, or `X-API-Key`): read the stream with `fetch()` (EventSource cannot send headers),
+never with the key in the URL."""
 
 AppIdFilter = Annotated[
     str | None,
