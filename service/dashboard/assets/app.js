@@ -369,7 +369,8 @@ function queuePage() {
     );
   });
 
-  const refresh = debounce(() => guarded(pipeline, load), 250);
+  // The overview and the workers count today's runs: at most every 3 s while events flow.
+  const refresh = debounce(() => guarded(pipeline, load), 250, 3000);
   // Today's report reads the whole day's history: at most every 30 s while events flow.
   const refreshToday = debounce(() => guarded(hourly, loadToday), 5000, 30000);
   guarded(pipeline, load);
