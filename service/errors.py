@@ -23,6 +23,7 @@ from litestar.status_codes import (
 )
 
 from service.domain import InvalidField, NotFound, QueueError
+from service.json_body import located
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ _MISSING_PARAMETER = re.compile(
     r"Missing required (?:query |header |path |cookie )?parameter '([^']+)'"
 )
 BAD_JSON = "The request body is not valid JSON"
-_NAMED_FIELD = re.compile(r"(?:required|unknown) field `([^`]+)`|at `\$\.([^`\[]+)")
 _NOT_JSON = ("malformed", "json", "decode", "unexpected character", "truncated")
 
 
@@ -118,8 +118,7 @@ def _field_problem(request: Request, problem: dict[str, Any]) -> dict[str, Any]:
     key = problem.get("key") or "body"
     message = str(problem.get("message", "invalid"))
     if key == "data":  # Litestar names the whole body 'data'
-        named = _NAMED_FIELD.search(message)
-        key = next(g for g in named.groups() if g) if named else "body"
+        key = located(message)[0] or "body"
     allowed = _allowed_values(request, key, problem.get("source"))
     detail: dict[str, Any] = {
         "field": _public_name(request, key, problem.get("source")),
