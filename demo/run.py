@@ -30,13 +30,13 @@ from queue_client.options import installed_version
 from queue_client.worker import Worker
 from scraper_worker.sources import fixture_app_ids
 from service.app import create_app
+from service.domain import FINAL_STATUSES
 from service.server import serving_in_loop
 from service.settings import Settings
 
 DEMO_APPS = tuple(fixture_app_ids())  # the apps whose reviews the package ships
 UNKNOWN_APP = "com.example.unknown"
 HOST = "127.0.0.1"
-FINAL_STATUSES = frozenset({"completed", "error", "cancelled"})
 START_TIMEOUT = 20.0  # seconds for the service to answer /health
 WORKER_GRACE = 5.0  # seconds a worker's running job may take once the demo stops it
 SHUTDOWN_TIMEOUT = 20.0  # the most the whole shutdown may take

@@ -11,7 +11,7 @@ import click
 
 from service.cli_keys import keys
 from service.cli_options import mongodb_db_option, mongodb_uri_option
-from service.domain import MAX_RETRIES_LIMIT
+from service.domain import MAX_LEASE_SECONDS, MAX_RETRIES_LIMIT
 from service.keys import MIN_ADMIN_KEY_LENGTH
 from service.rate_limit import parse_rate
 from service.settings import Settings, valid_report_time
@@ -24,7 +24,7 @@ SETTING_OPTIONS = [
         envvar="REVIEW_QUEUE_LEASE_SECONDS",
         show_envvar=True,
         default=600,
-        type=click.IntRange(1, 3600),
+        type=click.IntRange(1, MAX_LEASE_SECONDS),
         show_default=True,
         help="Default lease length of a claim.",
     ),

@@ -43,6 +43,7 @@ ACTIVE_STATUSES = (Status.QUEUED, Status.PROCESSING)
 FINAL_STATUSES = (Status.COMPLETED, Status.ERROR, Status.CANCELLED)
 WORK_STAGES = (Stage.SCRAPER, Stage.NLP)
 MAX_RETRIES_LIMIT = 20  # the most retries a job may ask for
+MAX_LEASE_SECONDS = 3600  # the longest lease a claim may ask for
 PRIORITIES = range(1, 11)  # 1..10, 10 the most urgent
 
 

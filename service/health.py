@@ -16,13 +16,13 @@ within the longest a worker can stay live.
 
 from datetime import datetime, timedelta
 
+from service.domain import MAX_LEASE_SECONDS
 from service.schemas import HealthIssue
 from service.settings import Settings
-from service.stats import QueueStats, StageActive, StageRuns, hour_before
-from service.store import JobStore
+from service.stats import QueueStats, StageRuns, hour_before
+from service.store import JobStore, StageActive
 from service.workers import GONE_AFTER_LEASES, WorkerRegistry, is_live
 
-MAX_LEASE_SECONDS = 3600
 LONGEST_LIVE = timedelta(seconds=GONE_AFTER_LEASES * MAX_LEASE_SECONDS)
 
 
@@ -31,7 +31,7 @@ async def queue_issues(
 ) -> list[HealthIssue]:
     now = store.now()
     stats = QueueStats(store)
-    active = await stats.active(now)
+    active = await store.active_by_stage(now)
     runs = await stats.runs_since(now, hour_before(now))
     seen = await workers.seen_since(now - LONGEST_LIVE)
     live_stages: dict[str, int] = {}

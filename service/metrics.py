@@ -23,7 +23,7 @@ from prometheus_client.exposition import generate_latest
 
 from service.clock import as_utc
 from service.domain import TRANSITIONS, Event, Stage, State, Status
-from service.stats import STAGES, QueueStats
+from service.stats import STAGES
 from service.store import JobStore
 
 SECONDS = (0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
@@ -102,7 +102,7 @@ class QueueMetrics:
         """The text format: the process-wide metrics (HTTP, process) and this app's, with the
         gauges read now."""
         now = self.store.now()
-        active = await QueueStats(self.store).active(now)
+        active = await self.store.active_by_stage(now)
         for stage in STAGES:
             counts = active[stage]
             for status in ACTIVE_STATUSES:

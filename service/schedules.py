@@ -124,7 +124,7 @@ class ScheduleStore:
             expression = changes.get("cron", doc["cron"])
             timezone = changes.get("timezone", doc["timezone"])
             following = cron.validate(expression, timezone, now)
-            if ("cron" in changes or "timezone" in changes) and not doc["paused"]:
+            if not doc["paused"]:
                 fields["next_run_at"] = following
             expected = {
                 "_id": schedule_id,

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 from service.clock import iso
-from service.domain import MAX_RETRIES_LIMIT, Stage, Status
+from service.domain import MAX_LEASE_SECONDS, MAX_RETRIES_LIMIT, Stage, Status
 from service.limits import MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, params_problem
 
 APP_ID_PATTERN = r"^[A-Za-z0-9._-]+$"
@@ -178,7 +178,7 @@ class Claim(Struct, forbid_unknown_fields=True):
         Meta(description="Required, here or as the X-Worker-ID header (422 if neither)"),
     ] = None
     limit: Annotated[int, Meta(ge=1, le=50)] = 1
-    lease_seconds: Annotated[int, Meta(ge=1, le=3600)] | None = None
+    lease_seconds: Annotated[int, Meta(ge=1, le=MAX_LEASE_SECONDS)] | None = None
     worker_version: (
         Annotated[str, Meta(min_length=1, max_length=100, description="The worker's version")]
         | None

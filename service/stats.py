@@ -14,7 +14,7 @@ from typing import Any
 
 from service.db import resolve
 from service.domain import WORK_STAGES, Event
-from service.store import JobStore, StageActive
+from service.store import JobStore
 
 # A stage run ends with one of these rows. The scraper finishing moves the job to nlp, so a
 # stage_finished row is the scraper's; a completed row is the NLP stage's.
@@ -46,9 +46,6 @@ class Runs:
 class QueueStats:
     def __init__(self, store: JobStore) -> None:
         self.store = store
-
-    async def active(self, now: datetime) -> dict[str, StageActive]:
-        return await self.store.active_by_stage(now)
 
     async def runs_since(self, day_start: datetime, recent_since: datetime) -> Runs:
         """Stage runs that ended (finished, or failed: with a retry, for good, or by an expired

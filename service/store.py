@@ -25,6 +25,7 @@ from service import moves
 from service.clock import as_utc, utcnow
 from service.db import PRIMARY, TRANSACTION_OPTIONS, resolve
 from service.domain import (
+    FINAL_STATUSES,
     INITIAL,
     PRIORITIES,
     WORK_STAGES,
@@ -226,10 +227,10 @@ class JobStore:
         }
 
     @staticmethod
-    def finished_since(since: datetime, statuses: list[str] | None = None) -> dict[str, Any]:
+    def finished_since(since: datetime) -> dict[str, Any]:
         """Jobs that finished (completed, failed for good, cancelled) at or after `since`."""
         return {
-            "status": {"$in": statuses or [Status.COMPLETED, Status.ERROR, Status.CANCELLED]},
+            "status": {"$in": list(FINAL_STATUSES)},
             "stage": {"$in": ALL_STAGES},
             "finished_at": {"$gte": since},
         }

@@ -8,8 +8,10 @@ import pytest
 from nlp_worker import analysis, summary
 from nlp_worker import processor as nlp_processor
 from scraper_worker import processor as scraper_processor
+from scraper_worker.cli import main as scraper_worker
 from scraper_worker.shape import LIMITS
 from service import results_schemas
+from service.domain import MAX_LEASE_SECONDS
 
 
 def max_length(struct: type, name: str) -> int:
@@ -41,3 +43,8 @@ def test_the_summary_keeps_no_more_days_weeks_or_versions_than_the_service_store
     assert max_length(results_schemas.Summary, "per_week") >= summary.MAX_WEEKS
     assert max_length(results_schemas.Summary, "versions") >= summary.MAX_VERSIONS
     assert max_length(results_schemas.VersionSummary, "version") == summary.MAX_VERSION_CHARS
+
+
+def test_a_worker_asks_for_no_longer_lease_than_the_service_grants():
+    [lease] = [p for p in scraper_worker.params if "--lease-seconds" in p.opts]
+    assert lease.type.max == MAX_LEASE_SECONDS

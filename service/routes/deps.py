@@ -55,7 +55,7 @@ AppIdPath = Annotated[
         description="A store package name (com.spotify.music) or a numeric App Store id",
     ),
 ]
-IdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]  # a job or schedule id
+IdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]  # a job, schedule or key id
 AppIdQuery = Annotated[
     str | None,
     QueryParameter(

@@ -16,7 +16,7 @@ from service.schemas import APP_ID_PATTERN, StageName
 
 EventsDep = NamedDependency[EventHub]
 
-DESCRIPTION = f"""A `text/event-stream` that stays open. Two kinds of event:
+DESCRIPTION = f"""A `text/event-stream` that stays open. Two kinds of event (and a `reset`, below):
 
 - `change`: a state change, one per `job_history` row. `id:` is the row's id; `data:` is
   `{{"id", "job_id", "app_id", "stage", "status", "event", "worker_id", "timestamp",

@@ -1,10 +1,8 @@
 """Key management (admin keys only), and who the caller is."""
 
-from typing import Annotated
-
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.access import needs, principal_of
@@ -12,10 +10,8 @@ from service.clock import iso
 from service.domain import QueueError
 from service.key_schemas import CreatedKey, KeyView, Me, NewKey, key_view
 from service.keys import KeyExists, Role
-from service.routes.deps import KeysDep, SettingsDep
+from service.routes.deps import IdPath, KeysDep, SettingsDep
 from service.routes.docs import BODY_ERRORS, errors
-
-KeyIdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]
 
 
 class KeyController(Controller):
@@ -61,7 +57,7 @@ class KeyController(Controller):
         summary="Revoke a key: the next request with it is a 401",
         responses=errors(404, 422),
     )
-    async def revoke(self, key_id: KeyIdPath, keys: KeysDep) -> KeyView:
+    async def revoke(self, key_id: IdPath, keys: KeysDep) -> KeyView:
         doc = await keys.revoke(key_id)
         if doc is None:
             raise NotFoundException("No live key with this id", extra={"key_id": key_id})

@@ -29,7 +29,7 @@ class StatsController(Controller):
         now = store.now()
         today = day_start(now, settings.zone)
         stats = QueueStats(store)
-        active = await stats.active(now)
+        active = await store.active_by_stage(now)
         runs = await stats.runs_since(today, hour_before(now))
         stages = {}
         for stage, counts in active.items():
