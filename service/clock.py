@@ -23,6 +23,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+def naive_utc(value: datetime) -> datetime:
+    """A time as naive UTC, for a date compared inside an aggregation expression: PyMongo sends
+    it as the same instant, and mongomock compares it there with the naive datetimes it stores
+    (an aware one raises; query filters take either)."""
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def iso(value: datetime | None) -> str | None:
     value = as_utc(value)
     if value is None:

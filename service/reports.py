@@ -26,7 +26,7 @@ has none; today's report is computed on each request and never stored.
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,12 +85,6 @@ def parse_day(value: str, field: str = "date") -> date:
     if day < FIRST_DAY:
         raise InvalidField(field, f"Before {FIRST_DAY}: no job is that old")
     return day
-
-
-def _naive(value: datetime) -> datetime:
-    """Naive UTC: PyMongo sends it as the same instant, and mongomock compares it with the
-    naive datetimes it stores (an aware one raises there)."""
-    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 class ReportStore:
@@ -225,7 +219,7 @@ class ReportStore:
         }
 
     async def _rows_between(self, start: datetime, end: datetime) -> list[dict]:
-        query = {"timestamp": {"$gte": _naive(start), "$lt": _naive(end)}}
+        query = {"timestamp": {"$gte": start, "$lt": end}}
         found = self._store.history.find(query, projection=HISTORY_FIELDS, sort=TIME_ORDER)
         rows = await found.to_list(None)
         for row in rows:
@@ -248,11 +242,11 @@ class ReportStore:
         """Jobs that may have been queued or processing at `end`: those added before it that
         are active now or finished since. (Served by the indexes of the overview.)"""
         active = self._store.jobs.find(
-            {"active": True, "requested_at": {"$lt": _naive(end)}}, projection={"_id": 1}
+            {"active": True, "requested_at": {"$lt": end}}, projection={"_id": 1}
         )
         ids = {job["_id"] for job in await active.to_list(None)}
         since = self._store.jobs.find(
-            JobStore.finished_since(_naive(end)), projection={"_id": 1, "requested_at": 1}
+            JobStore.finished_since(end), projection={"_id": 1, "requested_at": 1}
         )
         for job in await since.to_list(None):
             if as_utc(job["requested_at"]) < end:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from service.clock import naive_utc
 from service.db import resolve
 from service.domain import WORK_STAGES, Event
 from service.store import JobStore
@@ -51,8 +52,7 @@ class QueueStats:
         """Stage runs that ended (finished, or failed: with a retry, for good, or by an expired
         lease) since `day_start`, and since `recent_since` (the last hour, say)."""
         since = min(day_start, recent_since)
-        recent = recent_since.replace(tzinfo=None)
-        today = day_start.replace(tzinfo=None)
+        recent, today = naive_utc(recent_since), naive_utc(day_start)
         pipeline = [
             {"$match": _ended_since(since)},
             {

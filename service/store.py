@@ -22,7 +22,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from service import moves
-from service.clock import as_utc, utcnow
+from service.clock import as_utc, naive_utc, utcnow
 from service.db import PRIMARY, TRANSACTION_OPTIONS, resolve
 from service.domain import (
     FINAL_STATUSES,
@@ -239,9 +239,7 @@ class JobStore:
         """The active jobs of each work stage: queued (claimable now), delayed (not before
         `available_at`: a delay or a backoff) and processing, and the earliest `available_at`
         of the claimable ones. One aggregation over what is active (`active_by_age`)."""
-        # Naive UTC: PyMongo sends it as the same instant, and mongomock compares it with the
-        # naive datetimes it stores (an aware one raises there).
-        delayed = {"$gt": ["$available_at", now.replace(tzinfo=None)]}
+        delayed = {"$gt": ["$available_at", naive_utc(now)]}
         pipeline = [
             {"$match": {"active": True}},
             {
