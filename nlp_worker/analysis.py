@@ -28,7 +28,8 @@ from nlp_worker import keywords as kw
 from nlp_worker.languages import SHORT_TEXT, SUPPORTED, LanguageDetection
 from nlp_worker.lexicon import load
 from nlp_worker.sentiment import Sentiment, score
-from nlp_worker.text import tokenize
+from nlp_worker.text import Tokens, tokenize
+from nlp_worker.weighing import SentimentModel
 
 MAX_TEXT = 20_000  # characters of a review analysed: the service's limit on content
 
@@ -43,21 +44,33 @@ __all__ = [
 class Analyzer:
     """The models, built once per process (see `get_analyzer`) and reused; thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: SentimentModel | None = None) -> None:
         self.lexicons = {code: load(code) for code in SUPPORTED}
         self.languages = LanguageDetection()
+        self.model = model or SentimentModel.load()
 
     def analyze_text(self, text: str, stars: Any = None) -> dict[str, Any]:
-        language = self.languages.detect(text)
+        language, tokens, sentiment, aside = self._read(text, stars)
         lexicon = self.lexicons[language or "en"]
-        tokens = tokenize(text, lexicon)
-        sentiment = score(tokens, lexicon, stars)
-        aside = sentiment.aside
-        if not sentiment.evidence and len(text.strip()) < SHORT_TEXT:
-            sentiment = self._short_text(text, stars, language or "en") or sentiment
         against = {"positive": 1, "negative": -1}.get(sentiment.label, 0)
         words = kw.keywords(kw.runs(tokens, lexicon, aside=aside, side=against)) if language else []
         return {"sentiment": sentiment.as_dict(), "language": language, "keywords": words}
+
+    def weighed(self, text: str, stars: Any) -> dict[str, float]:
+        """What the sentiment model weighs for this review (benchmarks/train_sentiment.py
+        trains on it): the same reading as analyze_text's."""
+        return dict(self._read(text, stars)[2].features or {})
+
+    def _read(self, text: str, stars: Any) -> tuple[str | None, Tokens, Sentiment, frozenset[int]]:
+        """(language, tokens, sentiment, the tokens aside from its label)."""
+        language = self.languages.detect(text)
+        lexicon = self.lexicons[language or "en"]
+        tokens = tokenize(text, lexicon)
+        sentiment = score(tokens, lexicon, stars, self.model)
+        aside = sentiment.aside
+        if not sentiment.evidence and len(text.strip()) < SHORT_TEXT:
+            sentiment = self._short_text(text, stars, language or "en") or sentiment
+        return language, tokens, sentiment, aside
 
     def _short_text(self, text: str, stars: Any, tried: str) -> Sentiment | None:
         """A word or two that the detected language's lexicon cannot read ("Genial",
@@ -66,7 +79,7 @@ class Analyzer:
         found = []
         for code, lexicon in self.lexicons.items():
             if code != tried:
-                sentiment = score(tokenize(text, lexicon), lexicon, stars)
+                sentiment = score(tokenize(text, lexicon), lexicon, stars, self.model)
                 if sentiment.evidence:
                     found.append(sentiment)
         if not found or len({sentiment.text > 0 for sentiment in found}) > 1:

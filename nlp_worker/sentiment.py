@@ -57,27 +57,20 @@ The reading is the sum of the praise P and of the blame B (absolute values).
 
 With the stars
 --------------
-The text and the stars are weighed as points. The text's points are `P - B`, counted less
-when the text is two-sided (both praise and blame beyond caveats: by MIXED times the
-smaller over the larger), unless it turned on a contrast, which says which side wins;
-beside three stars always, and more (THREE_MIXED). The stars' points are
-`STAR_POINTS * (score - 3) / 2`: five stars weigh about as much as one strong word, so one
-word against them does not turn them, two do ("worst update ever, please fix" on five
-stars is negative); they count less against a text that only praises or only blames, once
-it is clear (OPPOSED from CLEAR points, none below half of that: "amazing app!" on one
-star is a slip of the thumb, "I lost 10 pounds" on five is not), and as little (OPPOSED)
-against a text that turns on a contrast to the other side ("love the idea, but it won't
-open since Tuesday" on five stars: the text said which side wins); less per neutral
-phrase, and hardly at all for a review that only asks something ("how do I change the
-language?"). A text that says the stars were a slip ("meant to give five") or a device
-("five stars so you see this") drops them. The same weights
-hold in every language: where a lexicon knows fewer words, the text finds less to say and
-the stars decide more often, which is the weight they should have there. The label is
-neutral while the points are within the dead zone (DEAD_ZONE, wider by THREE_STARS for a
-three-star review and by NEUTRAL_ZONE per neutral phrase: a three-star review is neutral
-unless its text is clearly one-sided), positive or negative beyond it. The compound maps
-the points into -1..1 so that the zone's edge is THRESHOLD. No text that says anything:
-the stars `(score - 3) / 2` alone; no stars: the text alone.
+A review with a star rating is labelled by weighing.py: a model learned from the labelled
+review sets the project keeps weighs the reading (praise, blame, caveats, neutral phrases,
+questions, contrasts, a text that says its stars are a slip) and its words against the
+stars. The hand-set weights this module had for that until round 4 of the analysis did
+well on the reviews they were tuned on and worse than the stars alone on reviews written
+independently; the learned weights did better on both (benchmarks/nlp_quality.py).
+
+Without stars the text decides alone: its points are `P - B`, counted less when the text is
+two-sided (both praise and blame beyond caveats: by MIXED times the smaller over the
+larger), unless it turned on a contrast, which says which side wins. The label is neutral
+while the points are within the dead zone (DEAD_ZONE, wider by NEUTRAL_ZONE per neutral
+phrase), positive or negative beyond it; the compound maps the points into -1..1 so that
+the zone's edge is THRESHOLD. A text that says nothing, without stars, is neutral; no text
+(not a word, emoji or rating) with stars: the stars alone, `(score - 3) / 2`.
 
 Where it says it
 ----------------
@@ -90,24 +83,20 @@ blames: "lost signal" is not a praise of a review that says the offline maps sav
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 from nlp_worker.lexicon import MAX_PHRASE_WORDS, Lexicon
 from nlp_worker.text import Tokens
+from nlp_worker.weighing import SentimentModel, features
 
 ALPHA = 6.0
 THRESHOLD = 0.2
-STAR_POINTS = 3.0  # five stars weigh as much as this much text ("great" is 2.8)
 DEAD_ZONE = 1.0  # points nearer 0 than this: neutral
-THREE_STARS = 0.3  # a three-star review widens it: neutral unless the text is one-sided
 NEUTRAL_ZONE = 0.8  # each neutral phrase ("okay", "would like") widens it
-NEUTRAL_DAMP = 0.5  # and weakens the stars: 1 / (1 + this per phrase)
 MIXED = 0.5  # a text with both praise and blame counts less
-THREE_MIXED = 0.3  # and less again beside three stars
-OPPOSED = 0.6  # stars against a text that only praises or only blames count this much
-CLEAR = 2.5  # ... from this much (one strong word), not below half of it
-ASK_ONLY = 0.15  # a review that only asks something: its stars count this much
 ZONE_SCALE = (1 - THRESHOLD**2) / THRESHOLD**2  # points at the zone's edge -> THRESHOLD
 NEGATION_WINDOW = 4
 NEGATED_GOOD = -0.75  # "not good"
@@ -170,6 +159,7 @@ class Sentiment:
     text: float  # the text's own polarity, -1..1
     evidence: float  # how much the text said (sum of absolute valences)
     aside: frozenset[int] = frozenset()  # tokens that do not carry the label (see `aside`)
+    features: Mapping[str, float] | None = field(default=None, compare=False)  # weighed
 
     def as_dict(self) -> dict[str, float | str]:
         return {"compound": self.compound, "label": self.label}
@@ -205,56 +195,49 @@ def rating_compound(score: object) -> float | None:
     return round((float(score) - 3.0) / 2.0, 4)
 
 
-def score(tokens: Tokens, lexicon: Lexicon, stars: object = None) -> Sentiment:
+def score(
+    tokens: Tokens, lexicon: Lexicon, stars: object = None, model: SentimentModel | None = None
+) -> Sentiment:
+    """The review's sentiment: weighed by `model` (the shipped one by default) when it has
+    stars, by the text alone when it has none."""
     rating = rating_compound(stars)
     reading = read(tokens, lexicon, low_stars=(rating or 0) < 0)
-    if reading.misrated:
-        rating = None
     text_sum = reading.positive - reading.negative
     evidence = reading.positive + reading.negative
-    text = text_sum / math.sqrt(text_sum * text_sum + ALPHA) if text_sum else 0.0
+    text = round(text_sum / math.sqrt(text_sum * text_sum + ALPHA) if text_sum else 0.0, 4)
+    if rating is not None and not tokens.tokens:  # no text to weigh: the stars
+        return Sentiment(rating, label_for(rating), 0.0, 0.0)
+    if rating is not None:
+        found = features(tokens, reading, 3.0 + 2.0 * rating)
+        chances = (model or shipped_model()).probabilities(found)
+        label = max(chances, key=chances.__getitem__)
+        compound = round(chances["positive"] - chances["negative"], 4)
+        parts = aside(reading.parts, label)
+        return Sentiment(compound, label, text, round(evidence, 3), parts, found)
     if evidence == 0 and not reading.neutral:
-        compound = rating if rating is not None else 0.0
-        if reading.asks:
-            compound *= ASK_ONLY
-        compound = round(compound, 4)
-        return Sentiment(compound, label_for(compound), 0.0, 0.0)
-    total, zone = combine(reading, rating)
+        return Sentiment(0.0, "neutral", 0.0, 0.0)
+    total, zone = text_points(reading)
     compound = total / math.sqrt(total * total + ZONE_SCALE * zone * zone)
     compound = round(max(-1.0, min(1.0, compound)), 4)
     label = label_for(compound)
-    return Sentiment(
-        compound, label, round(text, 4), round(evidence, 3), aside(reading.parts, label)
-    )
+    return Sentiment(compound, label, text, round(evidence, 3), aside(reading.parts, label))
 
 
-def combine(reading: Reading, rating: float | None) -> tuple[float, float]:
-    """(points, dead zone): the text's points plus the stars' (STAR_POINTS for five stars),
-    and how far from 0 the points must be for a label other than neutral."""
+@cache
+def shipped_model() -> SentimentModel:
+    return SentimentModel.load()
+
+
+def text_points(reading: Reading) -> tuple[float, float]:
+    """(points, dead zone) of a text read without stars: how far from 0 the points must be
+    for a label other than neutral."""
     positive, negative = reading.positive, reading.negative
     text_sum = positive - negative
     blame = negative - reading.caveats  # a caveat ("a bit slow") does not make it two-sided
-    if positive and blame:  # a two-sided text is less sure of its side, unless it turned
-        # on a contrast (then it said which side wins), and more so beside three stars
-        mixed = MIXED + THREE_MIXED if rating == 0 else 0.0 if reading.turned else MIXED
-        text_sum *= max(0.0, 1 - mixed * min(positive, blame) / max(positive, blame))
-    zone = DEAD_ZONE + NEUTRAL_ZONE * reading.neutral
-    if rating is None:
-        return text_sum, zone
-    stars = STAR_POINTS * rating / (1 + NEUTRAL_DAMP * reading.neutral)
-    direction = positive - blame
-    if stars * direction < 0 and not (positive and blame):
-        # a text that only praises or only blames, against the stars: once it is clear, they
-        # count less ("amazing app!" on one star is a slip; "lost 10 pounds" on five is not)
-        clear = min(1.0, max(0.0, 2 * abs(direction) / CLEAR - 1))
-        stars *= 1 - (1 - OPPOSED) * clear
-    elif stars * text_sum < 0 and stars * reading.turn < 0:
-        stars *= OPPOSED  # "love it, but since the update it won't open": the text said
-    if reading.asks and not positive and not negative:
-        stars *= ASK_ONLY
-    if rating == 0:
-        zone += THREE_STARS
-    return text_sum + stars, zone
+    if positive and blame and not reading.turned:  # two-sided: less sure of its side, unless
+        # it turned on a contrast, which says which side wins
+        text_sum *= max(0.0, 1 - MIXED * min(positive, blame) / max(positive, blame))
+    return text_sum, DEAD_ZONE + NEUTRAL_ZONE * reading.neutral
 
 
 @dataclass
