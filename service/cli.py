@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from service.cli_keys import keys
-from service.cli_options import mongodb_db_option, mongodb_uri_option
+from service.cli_options import hint, mongodb_db_option, mongodb_uri_option, setting
 from service.domain import MAX_LEASE_SECONDS, MAX_RETRIES_LIMIT
 from service.keys import MIN_ADMIN_KEY_LENGTH
 from service.rate_limit import parse_rate
@@ -19,182 +19,126 @@ from service.settings import Settings, valid_report_time
 SETTING_OPTIONS = [
     mongodb_uri_option("MongoDB connection string; unset runs on the embedded in-memory store."),
     mongodb_db_option,
-    click.option(
+    setting(
         "--lease-seconds",
-        envvar="REVIEW_QUEUE_LEASE_SECONDS",
-        show_envvar=True,
         default=600,
         type=click.IntRange(1, MAX_LEASE_SECONDS),
-        show_default=True,
         help="Default lease length of a claim.",
     ),
-    click.option(
+    setting(
         "--reap-interval",
-        envvar="REVIEW_QUEUE_REAP_INTERVAL",
-        show_envvar=True,
         default=10.0,
         type=click.FloatRange(0.1, 3600),
-        show_default=True,
         help="Seconds between sweeps that return expired leases to the queue.",
     ),
-    click.option(
+    setting(
         "--max-retries",
-        envvar="REVIEW_QUEUE_MAX_RETRIES",
-        show_envvar=True,
         default=3,
         type=click.IntRange(0, MAX_RETRIES_LIMIT),
-        show_default=True,
         help="Retries of a failed stage before it becomes a dead letter (per job: max_retries).",
     ),
-    click.option(
+    setting(
         "--retry-base-seconds",
-        envvar="REVIEW_QUEUE_RETRY_BASE_SECONDS",
-        show_envvar=True,
         default=2.0,
         type=click.FloatRange(0, 3600),
-        show_default=True,
         help="First retry delay; it doubles per attempt (+-10% jitter).",
     ),
-    click.option(
+    setting(
         "--retry-max-seconds",
-        envvar="REVIEW_QUEUE_RETRY_MAX_SECONDS",
-        show_envvar=True,
         default=300.0,
         type=click.FloatRange(0, 86400),
-        show_default=True,
         help="Cap of the retry delay.",
     ),
-    click.option(
+    setting(
         "--db-timeout",
-        envvar="REVIEW_QUEUE_DB_TIMEOUT",
-        show_envvar=True,
         default=10.0,
         type=click.FloatRange(0.1, 600),
-        show_default=True,
         help="Seconds a MongoDB operation may take (a transaction with its retries included) "
         "before the request fails.",
     ),
-    click.option(
+    setting(
         "--retention-days",
-        envvar="REVIEW_QUEUE_RETENTION_DAYS",
-        show_envvar=True,
         default=30,
         type=click.IntRange(0, 36500),
-        show_default=True,
         help="Days finished jobs and their history are kept (TTL indexes); 0 keeps them for "
         "ever. Active jobs, reviews and summaries are never deleted.",
     ),
-    click.option(
+    setting(
         "--timezone",
-        envvar="REVIEW_QUEUE_TIMEZONE",
-        show_envvar=True,
         default="UTC",
-        show_default=True,
         help="Time zone whose day 'today' means in the overview and the daily reports.",
     ),
-    click.option(
+    setting(
         "--report-time",
-        envvar="REVIEW_QUEUE_REPORT_TIME",
-        show_envvar=True,
         default="00:05",
-        show_default=True,
         help="When the daily report of the day that just ended is stored (HH:MM, in the "
         "--timezone's day).",
     ),
-    click.option(
+    setting(
         "--events-keepalive",
-        envvar="REVIEW_QUEUE_EVENTS_KEEPALIVE",
-        show_envvar=True,
         default=15.0,
         type=click.FloatRange(0.1, 3600),
-        show_default=True,
         help="Seconds between keep-alive comments on an open event stream (GET /queue/events).",
     ),
-    click.option(
+    setting(
         "--schedule-interval",
-        envvar="REVIEW_QUEUE_SCHEDULE_INTERVAL",
-        show_envvar=True,
         default=10.0,
         type=click.FloatRange(0.1, 3600),
-        show_default=True,
         help="Seconds between sweeps that fire the recurring schedules that came due.",
     ),
-    click.option(
+    setting(
         "--health-max-wait-seconds",
-        envvar="REVIEW_QUEUE_HEALTH_MAX_WAIT_SECONDS",
-        show_envvar=True,
         default=900.0,
         type=click.FloatRange(0),
-        show_default=True,
         help="GET /health is degraded when a stage's oldest claimable job has waited longer.",
     ),
-    click.option(
+    setting(
         "--health-max-backlog",
-        envvar="REVIEW_QUEUE_HEALTH_MAX_BACKLOG",
-        show_envvar=True,
         default=1000,
         type=click.IntRange(0),
-        show_default=True,
         help="GET /health is degraded when a stage has more claimable jobs.",
     ),
-    click.option(
+    setting(
         "--health-max-failure-share",
-        envvar="REVIEW_QUEUE_HEALTH_MAX_FAILURE_SHARE",
-        show_envvar=True,
         default=0.5,
         type=click.FloatRange(0, 1),
-        show_default=True,
         help="GET /health is degraded when a larger share of a stage's runs that ended in the "
         "last hour failed (retried, failed for good, or lease expired).",
     ),
-    click.option(
+    setting(
         "--health-min-runs",
-        envvar="REVIEW_QUEUE_HEALTH_MIN_RUNS",
-        show_envvar=True,
         default=10,
         type=click.IntRange(1),
-        show_default=True,
         help="Runs of a stage that must have ended in the last hour before its failure share "
         "counts.",
     ),
-    click.option(
+    setting(
         "--auth",
-        envvar="REVIEW_QUEUE_AUTH",
-        show_envvar=True,
         type=click.Choice(["required", "off"]),
         default=None,
         help="Whether every route but GET /health needs an API key  "
         "[default: required with MONGODB_URI, off on the embedded store]",
     ),
-    click.option(
+    setting(
         "--admin-key",
-        envvar="REVIEW_QUEUE_ADMIN_KEY",
-        show_envvar=True,
         default=None,
         help=f"An admin key (at least {MIN_ADMIN_KEY_LENGTH} characters), to create the "
         "other keys with.",
     ),
-    click.option(
+    setting(
         "--admin-key-file",
-        envvar="REVIEW_QUEUE_ADMIN_KEY_FILE",
-        show_envvar=True,
         type=click.Path(exists=True, dir_okay=False),
         default=None,
         help="A file holding the admin key (a Docker secret, say).",
     ),
-    click.option(
+    setting(
         "--rate-limit",
-        envvar="REVIEW_QUEUE_RATE_LIMIT",
-        show_envvar=True,
         default="3000/minute",
-        show_default=True,
         help="Requests per API key (per client address without one): N/second, N/minute, "
         "N/hour or N/day; 'off' for none. Counted by each service process.",
     ),
-    click.option(
+    setting(
         "--yield-store-calls",
-        envvar="REVIEW_QUEUE_YIELD_STORE_CALLS",
-        show_envvar=True,
         is_flag=True,
         hidden=True,
         help="Testing aid: yield to the event loop around store calls.",
@@ -214,12 +158,12 @@ def settings_from(options: dict[str, Any]) -> Settings:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise click.BadParameter(
             f"unknown time zone {options['timezone']!r}",
-            param_hint="--timezone / REVIEW_QUEUE_TIMEZONE",
+            param_hint=hint("--timezone"),
         ) from exc
     if not valid_report_time(options.get("report_time", "00:05")):
         raise click.BadParameter(
             f"not a time of day: {options['report_time']!r} (HH:MM, 00:00 to 23:59)",
-            param_hint="--report-time / REVIEW_QUEUE_REPORT_TIME",
+            param_hint=hint("--report-time"),
         )
     values = {name: options[name] for name in Settings.__dataclass_fields__ if name in options}
     if values.get("retention_days") == 0:
@@ -228,9 +172,7 @@ def settings_from(options: dict[str, Any]) -> Settings:
     try:
         parse_rate(options.get("rate_limit"))
     except ValueError as exc:
-        raise click.BadParameter(
-            str(exc), param_hint="--rate-limit / REVIEW_QUEUE_RATE_LIMIT"
-        ) from None
+        raise click.BadParameter(str(exc), param_hint=hint("--rate-limit")) from None
     return Settings(**values)
 
 
@@ -264,16 +206,11 @@ main.add_command(keys)
 
 
 @main.command()
-@click.option(
-    "--host", envvar="REVIEW_QUEUE_HOST", show_envvar=True, default="127.0.0.1", show_default=True
-)
-@click.option(
+@setting("--host", default="127.0.0.1")
+@setting(
     "--port",
-    envvar="REVIEW_QUEUE_PORT",
-    show_envvar=True,
     default=8000,
     type=click.IntRange(0, 65535),
-    show_default=True,
 )
 @setting_options
 def serve(host: str, port: int, **options: Any) -> None:
