@@ -25,6 +25,7 @@ from service.results_schemas import (
 from service.routes.deps import (
     TOKEN_HEADER,
     AppIdPath,
+    CursorQuery,
     ResultsDep,
     StoreDep,
     TokenHeader,
@@ -79,7 +80,7 @@ class AppResultsController(Controller):
         app_id: AppIdPath,
         results: ResultsDep,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        cursor: Annotated[str | None, QueryParameter(min_length=1, max_length=1000)] = None,
+        cursor: CursorQuery = None,
     ) -> ReviewPage:
         after = decode_cursor(cursor, parts=1)[0] if cursor is not None else None
         docs, more = await results.page_of_reviews(app_id, after=after, limit=limit)

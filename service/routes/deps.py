@@ -56,6 +56,14 @@ AppIdPath = Annotated[
     ),
 ]
 IdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]  # a job, schedule or key id
+CursorQuery = Annotated[  # every paged listing's: encoded by service/cursor.py
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=1000,
+        description="The previous page's next_cursor, as it was given",
+    ),
+]
 AppIdQuery = Annotated[
     str | None,
     QueryParameter(

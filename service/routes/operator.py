@@ -9,7 +9,7 @@ from litestar.status_codes import HTTP_200_OK
 from service.access import needs
 from service.domain import Stage
 from service.keys import Role
-from service.routes.deps import IdPath, OperatorDep
+from service.routes.deps import CursorQuery, IdPath, OperatorDep
 from service.routes.docs import BODY_ERRORS, action, errors
 from service.schemas import (
     BulkRequeue,
@@ -37,7 +37,7 @@ class OperatorController(Controller):
         operator: OperatorDep,
         stage: Annotated[WorkStage | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        cursor: Annotated[str | None, QueryParameter(min_length=1, max_length=500)] = None,
+        cursor: CursorQuery = None,
     ) -> DeadLetterPage:
         jobs, total, next_cursor = await operator.dead_letters(
             Stage(stage) if stage else None, limit, cursor

@@ -9,7 +9,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.access import needs
 from service.keys import Role
-from service.routes.deps import AppIdQuery, IdPath, SchedulesDep
+from service.routes.deps import AppIdQuery, CursorQuery, IdPath, SchedulesDep
 from service.routes.docs import BODY_ERRORS, action, errors
 from service.schedule_schemas import (
     NewSchedule,
@@ -58,7 +58,7 @@ class ScheduleController(Controller):
         schedules: SchedulesDep,
         app_id: AppIdQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        cursor: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
+        cursor: CursorQuery = None,
     ) -> SchedulePage:
         page, next_cursor = await schedules.page(app_id, cursor, limit)
         return SchedulePage([schedule_view(doc) for doc in page], next_cursor)
