@@ -29,7 +29,7 @@ from nlp_worker.languages import SHORT_TEXT, SUPPORTED, LanguageDetection
 from nlp_worker.lexicon import load
 from nlp_worker.sentiment import Sentiment, score
 from nlp_worker.text import Tokens, tokenize
-from nlp_worker.weighing import SentimentModel
+from nlp_worker.weighing import SentimentModel, shipped
 
 MAX_TEXT = 20_000  # characters of a review analysed: the service's limit on content
 
@@ -47,7 +47,7 @@ class Analyzer:
     def __init__(self, model: SentimentModel | None = None) -> None:
         self.lexicons = {code: load(code) for code in SUPPORTED}
         self.languages = LanguageDetection()
-        self.model = model or SentimentModel.load()
+        self.model = model or shipped()
 
     def analyze_text(self, text: str, stars: Any = None) -> dict[str, Any]:
         language, tokens, sentiment, aside = self._read(text, stars)

@@ -85,12 +85,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Literal
 
 from nlp_worker.lexicon import MAX_PHRASE_WORDS, Lexicon
 from nlp_worker.text import Tokens
-from nlp_worker.weighing import SentimentModel, features
+from nlp_worker.weighing import SentimentModel, features, shipped
 
 ALPHA = 6.0
 THRESHOLD = 0.2
@@ -209,7 +208,7 @@ def score(
         return Sentiment(rating, label_for(rating), 0.0, 0.0)
     if rating is not None:
         found = features(tokens, reading, 3.0 + 2.0 * rating)
-        chances = (model or shipped_model()).probabilities(found)
+        chances = (model or shipped()).probabilities(found)
         label = max(chances, key=chances.__getitem__)
         compound = round(chances["positive"] - chances["negative"], 4)
         parts = aside(reading.parts, label)
@@ -221,11 +220,6 @@ def score(
     compound = round(max(-1.0, min(1.0, compound)), 4)
     label = label_for(compound)
     return Sentiment(compound, label, text, round(evidence, 3), aside(reading.parts, label))
-
-
-@cache
-def shipped_model() -> SentimentModel:
-    return SentimentModel.load()
 
 
 def text_points(reading: Reading) -> tuple[float, float]:

@@ -21,6 +21,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,6 +96,12 @@ class SentimentModel:
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
         return {label: e / total for label, e in zip(self.labels, exps, strict=True)}
+
+
+@cache
+def shipped() -> SentimentModel:
+    """The model in MODEL, read once per process."""
+    return SentimentModel.load()
 
 
 def as_json(
