@@ -8,11 +8,10 @@ import click
 from service.cli_options import mongodb_db_option, mongodb_uri_option
 from service.db import StoreUnavailable, connect
 from service.indexes import ensure_key_indexes
-from service.key_schemas import RoleName
 from service.keys import KeyExists, KeyStore, Role
 from service.settings import Settings
 
-ROLES = list(RoleName.__args__)
+ROLES = [role.value for role in Role]
 
 
 @click.group()

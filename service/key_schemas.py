@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from service.clock import iso
+from service.keys import Role
 
 KeyName = Annotated[
     str,
@@ -16,12 +17,11 @@ KeyName = Annotated[
         examples=["scraper-1"],
     ),
 ]
-RoleName = Literal["reader", "client", "worker", "operator", "admin"]
 
 
 class NewKey(Struct, forbid_unknown_fields=True):
     name: KeyName
-    role: RoleName
+    role: Role
 
 
 class KeyView(Struct, omit_defaults=True):

@@ -26,7 +26,7 @@ class KeyController(Controller):
     )
     async def create(self, data: JSONBody[NewKey], keys: KeysDep) -> Response[CreatedKey]:
         try:
-            doc = await keys.create(data.name, Role(data.role))
+            doc = await keys.create(data.name, data.role)
         except KeyExists:
             raise QueueError(
                 f"A live key is named {data.name!r} already: revoke it first, or pick another name",
