@@ -52,12 +52,11 @@ def invalid(path: str, problem: str) -> ValueError:
 # Named priorities (seed 001); a job stores the number.
 PRIORITY_NAMES = {"low": 1, "normal": 3, "high": 5, "urgent": 7, "critical": 9}
 DEFAULT_PRIORITY = 5
-Priority = (
-    Annotated[int, Meta(ge=1, le=10)] | Literal["low", "normal", "high", "urgent", "critical"]
-)
+Priority = Annotated[int, Meta(ge=1, le=10)] | Literal[tuple(PRIORITY_NAMES)]
 PRIORITY_DESCRIPTION = (
-    "1..10 (10 is the most urgent) or a name: low (1), normal (3), high (5), urgent (7), "
-    "critical (9). The job stores the number."
+    "1..10 (10 is the most urgent) or a name: "
+    + ", ".join(f"{name} ({number})" for name, number in PRIORITY_NAMES.items())
+    + ". The job stores the number."
 )
 MAX_DELAY_DAYS = 365
 MAX_DELAY_SECONDS = MAX_DELAY_DAYS * 86_400
