@@ -75,6 +75,9 @@ Stars = Annotated[float, Meta(ge=1, le=5)]
 Compound = Annotated[float, Meta(ge=-1, le=1)]
 Week = Annotated[str, Meta(pattern=r"^\d{4}-W\d{2}$", examples=["2026-W45"])]
 Version = Annotated[str, Meta(min_length=1, max_length=200)]
+VersionKey = Annotated[  # a key MongoDB stores: no NUL, no leading '$' ("8.1" has its dot)
+    str, Meta(min_length=1, max_length=200, pattern=r"^[^$\x00][^\x00]*$")
+]
 ThemeText = Annotated[str, Meta(min_length=1, max_length=200)]
 RatingKey = Annotated[str, Meta(pattern=r"^[1-5]$", description="A star rating, 1 to 5")]
 
@@ -104,7 +107,7 @@ class Theme(Struct, forbid_unknown_fields=True):
         dict[Week, Count], Meta(max_length=60, description="its reviews per ISO week (the latest)")
     ]
     per_version: Annotated[
-        dict[Version, Count],
+        dict[VersionKey, Count],
         Meta(max_length=30, description="its reviews per app version (the most frequent)"),
     ]
 

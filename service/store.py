@@ -92,7 +92,8 @@ def new_token(lease_seconds: int) -> str:
 
 def lease_seconds_of(token: str) -> int | None:
     seconds, dot, _ = token.partition(".")
-    return int(seconds) if dot and seconds.isdigit() and 0 < len(seconds) <= 5 else None
+    digits = dot and seconds.isascii() and seconds.isdigit()  # not "²" nor "٣"
+    return int(seconds) if digits and 0 < len(seconds) <= 5 else None
 
 
 class JobStore:

@@ -55,6 +55,15 @@ GOOD_SUMMARY = {
     "per_day": {"2026-01-02": 1},
 }
 ANALYSIS = {"review_id": "r1", "sentiment": {"compound": 0.5, "label": "positive"}}
+THEME = {
+    "theme": "crash",
+    "language": "en",
+    "review_count": 1,
+    "share": 1.0,
+    "example_review_ids": ["r1"],
+    "per_week": {},
+    "per_version": {"8.1": 1},
+}
 
 
 def nested(depth: int, inner: str = "1") -> str:
@@ -339,6 +348,26 @@ HOSTILE = [
         lambda w: analysis_body(w, summary_with("per_day", {FULLWIDTH_DAY: 1})),
         422,
         "summary.per_day",
+    ),
+    *(
+        Hostile(
+            f"theme per_version key {key!r} with analyses (no partial write)",
+            "PUT",
+            f"/apps/{ANALYSING}/analysis",
+            lambda w, key=key: analysis_body(
+                w, {**GOOD_SUMMARY, "top_issues": [{**THEME, "per_version": {key: 1}}]}
+            ),
+            422,
+            "summary.top_issues[0].per_version",
+        )
+        for key in ("1.0\x00x", "$where")
+    ),
+    Hostile(
+        "a lease token whose length is in superscript digits",
+        "POST",
+        "/queue/{scraper_job}/heartbeat",
+        b'{"lease_token": "\xc2\xb2.x"}',
+        409,
     ),
     Hostile(
         "1,001 job ids to requeue",
