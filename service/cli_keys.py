@@ -7,6 +7,7 @@ import click
 
 from service.cli_options import mongodb_db_option, mongodb_uri_option
 from service.db import StoreUnavailable, connect
+from service.domain import InvalidField
 from service.indexes import ensure_key_indexes
 from service.keys import KeyExists, KeyStore, Role
 from service.settings import Settings
@@ -43,6 +44,8 @@ def create(settings: Settings, name: str, role: str) -> None:
         created = _with_keys(settings, run)
     except KeyExists:
         raise click.ClickException(f"a live key is named {name!r} already") from None
+    except InvalidField as exc:
+        raise click.ClickException(exc.details[0]["message"]) from None
     click.echo(created["key"])
     click.echo(f"key_id {created['_id']}, name {name}, role {role}", err=True)
 

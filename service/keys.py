@@ -27,11 +27,15 @@ from pymongo.errors import DuplicateKeyError
 
 from service.clock import utcnow
 from service.db import PRIMARY
+from service.domain import InvalidField
 
 CACHE_SECONDS = 10.0
 CACHE_ENTRIES = 10_000
 KEY_FORMAT = re.compile(r"^rq_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$")
 ADMIN_NAME = "admin"
+# names the service itself acts under: the admin key's claims, operator actions in history,
+# and the caller when auth is off; a key by one of them would pass for the service
+RESERVED_NAMES = frozenset({ADMIN_NAME, "operator", "anyone"})
 MIN_ADMIN_KEY_LENGTH = 32
 
 
@@ -77,6 +81,8 @@ class KeyStore:
 
     async def create(self, name: str, role: Role, *, now: datetime | None = None) -> dict:
         """Store a new key; its document with the key itself under `key` (shown this once)."""
+        if name.lower() in RESERVED_NAMES:
+            raise InvalidField("name", f"{name!r} is a name the service acts under: pick another")
         key_id, key = generate_key()
         doc = {
             "_id": key_id,

@@ -153,6 +153,19 @@ async def test_a_live_key_name_is_taken_once(keyed):
     assert taken.status_code == 409 and "worker-1" in taken.json()["error"]
 
 
+@pytest.mark.parametrize("name", ["admin", "Operator", "anyone"])
+async def test_no_key_takes_a_name_the_service_acts_under(keyed, name):
+    """A worker key named "admin" would claim as the admin key does, and be handed the lease
+    tokens of the admin's claims."""
+    http, _, _ = keyed
+    refused = await http.post(
+        "/auth/keys", json={"name": name, "role": "worker"}, headers=bearer(ADMIN_KEY)
+    )
+    assert refused.status_code == 422 and refused.json()["details"][0]["field"] == "name"
+    listed = (await http.get("/auth/keys", headers=bearer(ADMIN_KEY))).json()
+    assert name not in {k["name"] for k in listed}
+
+
 async def test_a_worker_key_claims_as_itself_and_never_as_another(keyed):
     http, keys, _ = keyed
     worker = {**bearer(keys[Role.WORKER]), **JSON}
@@ -257,6 +270,10 @@ def test_keys_on_the_command_line(monkeypatch):
     key_id = listed.output.split()[0]
     assert CliRunner().invoke(main, ["keys", "revoke", key_id], env=env).exit_code == 0
     assert "scraper-9" not in CliRunner().invoke(main, ["keys", "list"], env=env).output
+    reserved = CliRunner().invoke(
+        main, ["keys", "create", "--name", "admin", "--role", "worker"], env=env
+    )
+    assert reserved.exit_code == 1 and "acts under" in reserved.output
     no_store = CliRunner().invoke(main, ["keys", "list"], env={"MONGODB_URI": ""})
     assert no_store.exit_code == 2 and "set MONGODB_URI" in no_store.output
 
