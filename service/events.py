@@ -18,7 +18,7 @@ are not replayed.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -204,11 +204,16 @@ class EventHub:
     # Serving one stream
 
     async def stream(
-        self, wanted: EventFilter, after: ObjectId | None
+        self,
+        wanted: EventFilter,
+        after: ObjectId | None,
+        allowed: Callable[[], Awaitable[bool]] | None = None,
     ) -> AsyncIterator[ServerSentEventMessage]:
         """The events `wanted` lets through: with `after` (a Last-Event-ID), first what history
         holds from shortly before it, then the live ones, with a comment every keep-alive
-        interval. Subscribed before the replay, so nothing falls between the two."""
+        interval. Subscribed before the replay, so nothing falls between the two. `allowed`
+        is asked before each live event and keep-alive: when it says no (the caller's key was
+        revoked), the stream ends."""
         subscriber = await self._channels.subscribe(CHANNEL)
         closing = asyncio.ensure_future(self._closing.wait())
         waiting: asyncio.Future | None = None
@@ -231,6 +236,9 @@ class EventHub:
                 )
                 if closing in done:
                     yield _comment("the service is stopping: reconnect with Last-Event-ID")
+                    return
+                if allowed is not None and not await allowed():
+                    yield _comment("this API key is no longer valid")
                     return
                 if not done:
                     yield _comment("keep-alive")

@@ -126,12 +126,21 @@ class KeyStore:
         key_id = _key_id(presented)
         if key_id is None:
             return None
+        return _principal(await self._live(key_id), presented)
+
+    async def still_live(self, caller: Principal) -> bool:
+        """Whether the key a request authenticated with is still live (the cache first): a
+        request that stays open, such as an event stream, asks as it goes."""
+        return caller is ADMIN or await self._live(caller.key_id) is not None
+
+    async def _live(self, key_id: str) -> dict | None:
+        """The live key of this id, or None: the cache first, then a lookup."""
         cached = self._fresh(key_id)
         if cached is None:
             doc = await self.keys.find_one({"_id": key_id, "active": True})
             self._remember(key_id, doc)
             cached = (doc,)
-        return _principal(cached[0], presented)
+        return cached[0]
 
     def _fresh(self, key_id: str) -> tuple[dict | None] | None:
         """(the stored key or None) when this process looked it up lately; None when not."""

@@ -220,6 +220,25 @@ async def test_the_stream_needs_a_reader_key_sent_as_a_header():
             assert await until_live(events) == []
 
 
+async def test_a_revoked_key_loses_its_open_stream():
+    settings = Settings(auth="required", admin_key=ADMIN_KEY, events_keepalive=0.2)
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with service(settings) as (http, _, _):
+        created = (
+            await http.post("/auth/keys", json={"name": "tab", "role": "reader"}, headers=admin)
+        ).json()
+        async with stream(http, headers={"Authorization": f"Bearer {created['key']}"}) as events:
+            await until_live(events)
+            revoked = await http.delete(f"/auth/keys/{created['key_id']}", headers=admin)
+            assert revoked.status_code == 200
+            added = await http.post("/queue/add", json={"app_id": "com.revoked"}, headers=admin)
+            assert added.status_code == 201
+            last = await next_event(events, timeout=5)
+            assert last.kind == "comment" and "no longer valid" in last.comments[0]
+            with pytest.raises(AssertionError, match="ended"):
+                await next_event(events, timeout=5)
+
+
 async def test_stopping_the_service_ends_open_streams_at_once():
     async with service(Settings()) as (http, served, _), stream(http) as events:
         await until_live(events)

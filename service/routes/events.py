@@ -1,16 +1,18 @@
 """GET /queue/events: the queue's live events as Server-Sent Events."""
 
+from functools import partial
 from typing import Annotated
 
-from litestar import get
+from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent
 
-from service.access import needs
+from service.access import needs, principal_of
 from service.events import MAX_REPLAY, REPLAY_OVERLAP, EventFilter, EventHub, parse_event_id
 from service.keys import Role
+from service.routes.deps import KeysDep, SettingsDep
 from service.routes.docs import errors
 from service.schemas import APP_ID_PATTERN, StageName
 
@@ -33,7 +35,8 @@ ids already seen. When more than {MAX_REPLAY} changes were written since (whatev
 filters), the client is sent one `reset` event instead (`data:` `{{"after", "reason"}}`, no
 `id:`): read the state again, then follow. Send the API key as a header (`Authorization:
 Bearer`, or `X-API-Key`): read the stream with `fetch()` (EventSource cannot send headers),
-never with the key in the URL."""
+never with the key in the URL. When the key is revoked, the stream ends (`: this API key is
+no longer valid`) at its next event or keep-alive."""
 
 AppIdFilter = Annotated[
     str | None,
@@ -72,7 +75,10 @@ LastEventId = Annotated[
     },
 )
 async def queue_events(
+    request: Request,
     events: EventsDep,
+    keys: KeysDep,
+    settings: SettingsDep,
     app_id: AppIdFilter = None,
     job_id: JobIdFilter = None,
     stage: Annotated[StageName | None, QueryParameter(description="Only this stage")] = None,
@@ -80,4 +86,6 @@ async def queue_events(
 ) -> ServerSentEvent:
     after = parse_event_id(last_event_id)
     wanted = EventFilter(app_id=app_id, job_id=job_id, stage=stage)
-    return ServerSentEvent(events.stream(wanted, after))
+    caller = principal_of(request)
+    allowed = partial(keys.still_live, caller) if settings.auth_required else None
+    return ServerSentEvent(events.stream(wanted, after, allowed))
