@@ -281,9 +281,11 @@ class EventHub:
 
 class ChangeStreamRelay:
     """Follows `job_history` inserts and the heartbeats written to `jobs` with change streams
-    and hands each to `on_change` / `on_progress`. A stream that fails is opened again after
-    the last change it delivered (its resume token); when the server no longer holds that
-    point, it starts from now (clients that reconnect replay from history anyway)."""
+    and hands each to `on_change` / `on_progress`, one getMore at a time. A wait the client's
+    timeoutMS cuts short goes on with the same stream; a stream that fails is opened again
+    after the last point it reached (its resume token, which quiet batches move on too);
+    when the server no longer holds that point, it starts from now (clients that reconnect
+    replay from history anyway)."""
 
     HISTORY = [{"$match": {"operationType": "insert"}}]
     HEARTBEATS = [
@@ -292,7 +294,9 @@ class ChangeStreamRelay:
                 "operationType": "update",
                 "updateDescription.updatedFields.heartbeat_at": {"$exists": True},
             }
-        }
+        },
+        # what progress_event reads: not the job's params (up to 16 KiB) nor its lease token
+        {"$project": {"fullDocument.params": 0, "fullDocument.lease_token": 0}},
     ]
     HISTORY_LOST = {136, 280, 286}  # CappedPositionLost, ChangeStreamFatalError, HistoryLost
 
@@ -341,8 +345,17 @@ class ChangeStreamRelay:
                 stream = await resolve(collection.watch(pipeline, resume_after=token, **options))
                 async with stream:
                     delay = self._retry
-                    async for change in stream:
-                        token = stream.resume_token
+                    while stream.alive:
+                        try:
+                            change = await stream.try_next()  # one getMore: None when quiet
+                        except PyMongoError as exc:
+                            if not exc.timeout:
+                                raise
+                            continue  # the client's timeoutMS cut a wait short: go on
+                        # it moves on quiet batches too, so a reopened stream misses nothing
+                        token = stream.resume_token or token
+                        if change is None:
+                            continue
                         try:
                             handle(change)
                         except Exception:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from bson import ObjectId
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import ExecutionTimeout, OperationFailure, PyMongoError
 
 from service import events as events_module
 from service.app import create_app
@@ -269,9 +269,14 @@ class _FakePlugin:
 
 
 class FakeChangeStream:
-    def __init__(self, changes: list, fail: Exception | None) -> None:
-        self._changes, self._fail = list(changes), fail
+    """As PyMongo's: each try_next is one getMore, None when nothing came. A step is a change,
+    a string (a quiet batch that moves the resume token on, as a post-batch token does) or an
+    error to raise; then `fail`, if any, or quiet batches."""
+
+    def __init__(self, steps: list, fail: Exception | None) -> None:
+        self._steps, self._fail = list(steps), fail
         self.resume_token = None
+        self.alive = True
 
     async def __aenter__(self):
         return self
@@ -279,18 +284,20 @@ class FakeChangeStream:
     async def __aexit__(self, *exc):
         return False
 
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        if self._changes:
-            change = self._changes.pop(0)
-            self.resume_token = change["_id"]
-            return change
+    async def try_next(self):
+        if self._steps:
+            step = self._steps.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            if isinstance(step, str):
+                self.resume_token = {"_data": step}
+                return None
+            self.resume_token = step["_id"]
+            return step
         if self._fail is not None:
             raise self._fail
-        await asyncio.Event().wait()  # nothing more: wait like an open stream
-        raise StopAsyncIteration
+        await asyncio.sleep(0.01)
+        return None
 
 
 class FakeCollection:
@@ -354,6 +361,33 @@ async def test_the_relay_publishes_history_inserts_and_heartbeats_and_resumes_af
     assert history.watched[0]["pipeline"] == ChangeStreamRelay.HISTORY
     assert jobs.watched[0]["full_document"] == "updateLookup"
     assert progress == [job]
+
+
+async def test_the_relay_rides_out_quiet_spells_and_resumes_from_where_it_got():
+    """On a real server a quiet stream outlasts the client's timeoutMS, and its resume token
+    moves on with empty batches: neither may cost a change."""
+    history = FakeCollection(
+        [
+            (["pb1", ExecutionTimeout("timed out", 50), "pb2"], PyMongoError("stepdown")),
+            ([history_change("t1", "a")], None),
+        ]
+    )
+    store = type("Store", (), {"history": history, "jobs": FakeCollection([])})()
+    changes = []
+    relay = ChangeStreamRelay(
+        store, lambda _job, row: changes.append(row), lambda _job: None, retry_seconds=0.01
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(5):
+            while not changes:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert [row["app_id"] for row in changes] == ["a"]
+    # the timeout did not reopen the stream; the failure reopened it after the quiet batches
+    assert [w["resume_after"] for w in history.watched] == [None, {"_data": "pb2"}]
 
 
 async def test_a_replica_set_carries_every_change_through_change_streams(settings):
