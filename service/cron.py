@@ -43,6 +43,8 @@ def zone(name: str) -> ZoneInfo:
 def trigger(expression: str, timezone: str) -> CronTrigger:
     """The trigger of a crontab line in a time zone; CronError saying what is wrong."""
     tz = zone(timezone)
+    if not expression.isascii():  # an Arabic-Indic digit passed for a day of month
+        raise CronError("cron", "Only ASCII: digits 0-9, names such as mon or jan, and * , - /")
     fields = expression.split()
     if len(fields) != 5:
         raise CronError(
@@ -96,7 +98,7 @@ def crontab_weekdays(field: str) -> str:
                 raise CronError("cron", f"Day of week: {part!r} runs backwards")
         else:
             low = _day(base)
-            high = 6 if slash else low  # crontab: "1/2" means from 1 to the end, every 2nd
+            high = max(low, 6) if slash else low  # "1/2": from 1 to the end, every 2nd
         days.update(day % 7 for day in range(low, high + 1, step))
     if len(days) == 7:
         return "*"

@@ -84,6 +84,8 @@ async def test_day_of_week_numbers_are_read_as_crontab_reads_them(quiet):
     assert weekdays["next_run_at"] == iso(day(0, 9))  # this Monday
     seventh = await new_schedule(client, app_id="com.c", cron="0 9 * * 7")
     assert seventh["next_run_at"] == sunday["next_run_at"]
+    from_seventh = await new_schedule(client, app_id="com.d", cron="0 9 * * 7/2")
+    assert from_seventh["next_run_at"] == sunday["next_run_at"]
 
 
 @pytest.mark.parametrize(
@@ -96,6 +98,7 @@ async def test_day_of_week_numbers_are_read_as_crontab_reads_them(quiet):
         ({"cron": "0 0 30 2 *"}, "cron", "This expression never fires"),
         ({"cron": "0 0 * * 8"}, "cron", "is not 0-7"),
         ({"cron": "0 0 * * 5-1"}, "cron", "runs backwards"),
+        ({"cron": "0 0 \u0661 * *"}, "cron", "Only ASCII"),  # an Arabic-Indic 1
         ({"timezone": "Mars/Olympus"}, "timezone", "Unknown time zone 'Mars/Olympus'"),
         ({"timezone": "../../etc/passwd"}, "timezone", ""),
         ({"cron": ""}, "cron", ""),

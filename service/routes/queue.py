@@ -9,7 +9,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.access import needs, worker_identity
 from service.adding import add_batch, add_job
-from service.clock import day_start, iso, utcnow
+from service.clock import day_start, iso
 from service.domain import JobNotFound, Stage, State, Status
 from service.keys import Role
 from service.routes.deps import (
@@ -82,7 +82,8 @@ class QueueController(Controller):
         description="`results` has one entry per item, in order: what /queue/add would have "
         "answered it (`code`, `status`, `job_id` ...), or the error naming the item "
         "(`jobs[3].priority`). One bad item does not stop the others; two items for one app "
-        "make one job. 201 when any job was created, else 200; over 100 items is a 422.",
+        "make one job. 201 when any job was created, else 200. An item that is not an object, "
+        "or over 100 items, is a 422 for the whole batch, which then adds nothing.",
         responses={
             **errors(*BODY_ERRORS),
             200: ResponseSpec(
@@ -232,7 +233,7 @@ class QueueController(Controller):
         settings: SettingsDep,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> Overview:
-        now = utcnow()
+        now = store.now()  # the store's clock, as stats and workers read "today"
         since = day_start(now, settings.zone)
         found = await store.overview(limit=limit, since=since)
         found["active_jobs"] = [job_view(j) for j in found["active_jobs"]]
