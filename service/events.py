@@ -36,6 +36,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from service.clock import iso
 from service.db import resolve
 from service.domain import InvalidField, Status
+from service.schemas import history_row
 from service.store import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -58,19 +59,10 @@ CHANGE_STREAMS = "change streams"
 
 
 def change_event(row: dict[str, Any]) -> dict[str, Any]:
-    """A history row as a change event (never its lease token)."""
-    return {
-        "id": str(row["_id"]),
-        "job_id": row["job_id"],
-        "app_id": row["app_id"],
-        "stage": row["stage"],
-        "status": row["status"],
-        "event": row["event"],
-        "worker_id": row.get("worker_id"),
-        "timestamp": iso(row["timestamp"]),
-        "version": row.get("version"),
-        "error_message": row.get("error_message"),
-    }
+    """A history row as GET /queue/jobs/{id}/history shows it (never its lease token), with
+    its id and version."""
+    shown = msgspec.structs.asdict(history_row(row))
+    return {"id": str(row["_id"]), **shown, "version": row.get("version")}
 
 
 def reset_event(after: ObjectId) -> dict[str, Any]:
