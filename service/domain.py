@@ -156,6 +156,20 @@ TRANSITIONS: list[Transition] = [
     ),
 ]
 
+WORK_STAGE_NAMES = [stage.value for stage in WORK_STAGES]
+# How a stage run ends, by the history row that ends it (released: given back unfinished)
+RUN_OUTCOMES = {
+    Event.STAGE_FINISHED: "finished",
+    Event.COMPLETED: "finished",
+    Event.FAILED: "failed",
+    Event.RETRY_SCHEDULED: "failed",
+    Event.LEASE_EXPIRED: "failed",
+    Event.RELEASED: "released",
+}
+# The stage a run was at, from the event that ended it and the state it led to (the scraper
+# finishing leads to nlp/queued)
+RAN_AT = {(m.event, m.to): m.frm.stage.value for m in TRANSITIONS if m.event in RUN_OUTCOMES}
+
 
 def worker_move(frm: State, to: State) -> Transition | None:
     for move in TRANSITIONS:

@@ -22,24 +22,12 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.exposition import generate_latest
 
 from service.clock import as_utc
-from service.domain import TRANSITIONS, Event, Stage, State, Status
-from service.stats import STAGES
+from service.domain import RAN_AT, RUN_OUTCOMES, WORK_STAGE_NAMES, Event, Stage, State, Status
 from service.store import JobStore
 
 SECONDS = (0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
 HTTP_PREFIX = "review_queue_http"
-RUN_OUTCOMES = {
-    Event.STAGE_FINISHED: "finished",
-    Event.COMPLETED: "finished",
-    Event.FAILED: "failed",
-    Event.RETRY_SCHEDULED: "failed",
-    Event.LEASE_EXPIRED: "failed",
-    Event.RELEASED: "released",
-}
-# The stage a run was at, from the event and the state it led to (the scraper finishing leads
-# to nlp/queued).
-RAN_AT = {(m.event, m.to): m.frm.stage.value for m in TRANSITIONS if m.event in RUN_OUTCOMES}
-ACTIVE_STATUSES = ("queued", "delayed", "processing")
+GAUGE_STATUSES = ("queued", "delayed", "processing")  # queued: claimable now
 
 
 class QueueMetrics:
@@ -103,9 +91,9 @@ class QueueMetrics:
         gauges read now."""
         now = self.store.now()
         active = await self.store.active_by_stage(now)
-        for stage in STAGES:
+        for stage in WORK_STAGE_NAMES:
             counts = active[stage]
-            for status in ACTIVE_STATUSES:
+            for status in GAUGE_STATUSES:
                 self.jobs.labels(stage, status).set(getattr(counts, status))
             self.oldest.labels(stage).set(counts.oldest_age(now) or 0)
         return generate_latest(REGISTRY) + generate_latest(self.registry)

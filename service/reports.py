@@ -34,13 +34,14 @@ from pymongo.errors import DuplicateKeyError
 
 from service.clock import as_utc, day_bounds, iso, utcnow
 from service.db import PRIMARY
-from service.domain import WORK_STAGES, Event, InvalidField, NotFound, Status
+from service.domain import WORK_STAGE_NAMES, Event, InvalidField, NotFound, Status
 from service.store import JobStore, StageActive
 
-STAGES = [stage.value for stage in WORK_STAGES]
 # A run that ended with an outcome: the stage done, the job done, failed, or failed and queued
 # again. (A run released unfinished, cancelled or whose lease expired measures no work.)
-RUN_ENDS = {Event.STAGE_FINISHED, Event.COMPLETED, Event.FAILED, Event.RETRY_SCHEDULED}
+MEASURED_RUN_ENDS = {
+    Event.STAGE_FINISHED, Event.COMPLETED, Event.FAILED, Event.RETRY_SCHEDULED
+}  # fmt: skip
 BATCH = 100  # ids per `$in` query
 TOP_ERRORS = 10
 MESSAGE_CHARACTERS = 300
@@ -308,14 +309,14 @@ class ReportStore:
 
 def _measured(row: dict) -> bool:
     """Whether a row ends a wait or a run, so the row before it is needed."""
-    return row["event"] == Event.CLAIMED or row["event"] in RUN_ENDS
+    return row["event"] == Event.CLAIMED or row["event"] in MEASURED_RUN_ENDS
 
 
 def _stage_times(
     by_job: dict[str, list[dict]], earlier: dict[str, dict[int, dict]]
 ) -> dict[str, dict[str, Any]]:
-    waits: dict[str, list[float]] = {stage: [] for stage in STAGES}
-    runs: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    waits: dict[str, list[float]] = {stage: [] for stage in WORK_STAGE_NAMES}
+    runs: dict[str, list[float]] = {stage: [] for stage in WORK_STAGE_NAMES}
     for job_id, rows in by_job.items():
         by_version = {**earlier.get(job_id, {}), **{row["version"]: row for row in rows}}
         for row in rows:
@@ -326,14 +327,14 @@ def _stage_times(
             if row["event"] == Event.CLAIMED and row["stage"] in waits:
                 waits[row["stage"]].append(took)
             elif (
-                row["event"] in RUN_ENDS
+                row["event"] in MEASURED_RUN_ENDS
                 and before["event"] == Event.CLAIMED
                 and before["stage"] in runs
             ):
                 runs[before["stage"]].append(took)
     return {
         stage: {"wait": percentiles(waits[stage]), "processing": percentiles(runs[stage])}
-        for stage in STAGES
+        for stage in WORK_STAGE_NAMES
     }
 
 
@@ -345,7 +346,7 @@ def _failures(failed: list[dict]) -> dict[str, Any]:
     )
     top = sorted(messages.items(), key=lambda item: (-item[1], item[0]))[:TOP_ERRORS]
     return {
-        "by_stage": {stage: by_stage.get(stage, 0) for stage in STAGES},
+        "by_stage": {stage: by_stage.get(stage, 0) for stage in WORK_STAGE_NAMES},
         "top_errors": [
             {"stage": stage, "message": message, "count": n} for (stage, message), n in top
         ],
@@ -353,7 +354,9 @@ def _failures(failed: list[dict]) -> dict[str, Any]:
 
 
 def _empty_backlog() -> dict[str, dict[str, int]]:
-    return {stage: {Status.QUEUED.value: 0, Status.PROCESSING.value: 0} for stage in STAGES}
+    return {
+        stage: {Status.QUEUED.value: 0, Status.PROCESSING.value: 0} for stage in WORK_STAGE_NAMES
+    }
 
 
 def _backlog_at(

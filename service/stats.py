@@ -14,15 +14,16 @@ from typing import Any
 
 from service.clock import naive_utc
 from service.db import resolve
-from service.domain import WORK_STAGES, Event
+from service.domain import RAN_AT, RUN_OUTCOMES, WORK_STAGE_NAMES, Event
 from service.store import JobStore
 
-# A stage run ends with one of these rows. The scraper finishing moves the job to nlp, so a
-# stage_finished row is the scraper's; a completed row is the NLP stage's.
-FINISHED_EVENTS = {Event.STAGE_FINISHED: "scraper", Event.COMPLETED: "nlp"}
-FAILED_EVENTS = (Event.FAILED, Event.RETRY_SCHEDULED, Event.LEASE_EXPIRED)
-RUN_ENDS = [e.value for e in (*FINISHED_EVENTS, *FAILED_EVENTS)]
-STAGES = [stage.value for stage in WORK_STAGES]
+# A stage run ends with one of these rows: a stage_finished row is the scraper's, a completed
+# row the NLP stage's (each leads from one stage only)
+FINISHED_EVENTS = {
+    event: stage for (event, _), stage in RAN_AT.items() if RUN_OUTCOMES[event] == "finished"
+}
+FAILED_EVENTS = [event for event, outcome in RUN_OUTCOMES.items() if outcome == "failed"]
+RUN_ENDS = [event.value for event in (*FINISHED_EVENTS, *FAILED_EVENTS)]
 
 
 @dataclass
@@ -63,7 +64,7 @@ class QueueStats:
                 }
             },
         ]
-        runs = Runs({stage: StageRuns() for stage in STAGES})
+        runs = Runs({stage: StageRuns() for stage in WORK_STAGE_NAMES})
         for row in await self._aggregate(self.store.history, pipeline):
             event, stage = row["_id"]["event"], row["_id"]["stage"]
             if event in FINISHED_EVENTS:
