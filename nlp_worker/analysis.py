@@ -8,8 +8,8 @@ per process by `get_analyzer()`.
 * sentiment: sentiment.py, with the lexicon of the review's language and its star rating;
   a review in no supported language (or none detected) is scored with the English lexicon
   when it has letters the English way (emoji, a word or two) and otherwise by its stars;
-  a text under SHORT_TEXT characters that its language's lexicon cannot read at all ("Genial"
-  taken for English) is read with the others, if those that can read it agree;
+  a text under SHORT_TEXT characters that its language's lexicon cannot read at all ("Prima"
+  taken for Italian) is read with the others, if those that can read it agree;
 * keywords: keywords.py, from the parts of the text that carry the label (sentiment.aside).
 
 A review is analysed on its first MAX_TEXT characters (the service stores no longer
@@ -73,9 +73,9 @@ class Analyzer:
         return language, tokens, sentiment, aside
 
     def _short_text(self, text: str, stars: Any, tried: str) -> Sentiment | None:
-        """A word or two that the detected language's lexicon cannot read ("Genial",
-        "Nulle" taken for English): read with every other lexicon, and if those that can
-        read it agree on its side, the reading that says most."""
+        """A word or two that the detected language's lexicon cannot read ("Prima" taken for
+        Italian, "soooo goooood" for Polish): read with every other lexicon, and if those that
+        can read it agree on its side, the reading that says most."""
         found = []
         for code, lexicon in self.lexicons.items():
             if code != tried:

@@ -61,8 +61,9 @@ A review with a star rating is labelled by weighing.py: a model learned from the
 review sets the project keeps weighs the reading (praise, blame, caveats, neutral phrases,
 questions, contrasts, a text that says its stars are a slip) and its words against the
 stars. The hand-set weights this module had for that until round 4 of the analysis did
-well on the reviews they were tuned on and worse than the stars alone on reviews written
-independently; the learned weights did better on both (benchmarks/nlp_quality.py).
+well on the reviews they were tuned on and worse than the stars alone on two of the four
+sets written independently; the learned weights did better on all four (README, "Quality
+benchmark").
 
 Without stars the text decides alone: its points are `P - B`, counted less when the text is
 two-sided (both praise and blame beyond caveats: by MIXED times the smaller over the

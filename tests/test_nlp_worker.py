@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from nlp_worker import sentiment
 from nlp_worker.analysis import MAX_TEXT, analyze_batch, analyze_review, get_analyzer
 from nlp_worker.processor import BATCH_SIZE, process_nlp_job, streaming_percent
 from nlp_worker.sentiment import label_for, rating_compound
 from nlp_worker.summary import MAX_DAYS, _week, moment, summarize
+from nlp_worker.text import tokenize
 from queue_client.errors import NonRetryableError
 from service.results_schemas import MAX_BATCH
 
@@ -155,15 +157,23 @@ def test_classes_of_review_writing(text, score, expected):
     assert label(text, score) == expected
 
 
+def test_a_short_texts_language_is_the_one_whose_lexicon_reads_it():
+    # lingua alone ranks Dutch first
+    assert analyze_review(review("s", "c'est de la merde"))["language"] == "fr"
+
+
 def test_non_english_text_counts_not_just_the_stars():
     assert label(SPANISH, 3) == "positive"
     assert label(GERMAN, 3) == "negative"
     assert analyze_review(review("de", GERMAN, 1))["language"] == "de"
 
 
-def test_a_short_text_its_language_cannot_read_is_read_with_the_others():
-    # "Nul" is taken for Italian; French reads it
-    assert label("Nul", 3) == "negative"
+@pytest.mark.parametrize("text", ["Prima", "soooo goooood"])  # taken for Italian, Polish
+def test_a_short_text_its_language_cannot_read_is_read_with_the_others(text):
+    analyzer = get_analyzer()
+    lexicon = analyzer.lexicons[analyzer.languages.detect(text) or "en"]
+    assert sentiment.score(tokenize(text, lexicon), lexicon, 3).evidence == 0  # its own: nothing
+    assert label(text, 3) == "positive"  # Dutch, German, English do
     assert label("Used it once", 5) == "positive"  # no lexicon reads it: the stars
 
 

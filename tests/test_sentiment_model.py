@@ -29,10 +29,20 @@ def test_plain_python_scoring_gives_scikit_learns_probabilities(training):
         assert [chances[label] for label in model.classes_] == pytest.approx(expected, abs=1e-9)
 
 
-def test_training_never_reads_the_held_out_set():
+def test_training_never_reads_the_held_out_set(monkeypatch):
     assert set(train_sentiment.TRAINING).isdisjoint(nlp_quality.HELD_OUT)
     assert set(train_sentiment.TRAINING) | set(nlp_quality.HELD_OUT) == set(nlp_quality.SETS)
     assert set(train_sentiment.RETIRED) <= set(train_sentiment.TRAINING)
+    read = []
+
+    def load(name, limit=None):
+        assert name not in nlp_quality.HELD_OUT, f"training read {name}"
+        read.append(name)
+        return nlp_quality.load(name, limit)
+
+    monkeypatch.setattr(train_sentiment, "load", load)
+    found, labels = train_sentiment.training_data()
+    assert set(read) == set(train_sentiment.TRAINING) and len(found) == len(labels)
     about = weighing.MODEL.read_text(encoding="utf-8").splitlines()[0]  # what it was trained on
     assert all(f'"{name}"' in about for name in train_sentiment.TRAINING)
     assert all(f'"{name}"' not in about for name in nlp_quality.HELD_OUT)
