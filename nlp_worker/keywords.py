@@ -6,15 +6,15 @@ VADER's stronger feeling words, not evaluative words (praise of 1.2 and up, the 
 blame: "great", "worst"; the problem words stay: "crashes", "slow", "ads"), not words of
 praise phrases ("five stars"), at least two letters. In a positive or negative review,
 only the parts that carry its label count (sentiment.aside: not a conceded clause, a wish,
-a part that says the opposite), and no run with a word that says the opposite ("lost
-signal" is not what a happy review praises). A run that follows a word of circumstance
-("on", "during", "when": `circumstance` in the lexicon) says where or when, not what, and
-is left out ("on mobile data", "during my lunch break"). In English, the word right after
-"to", "can", "I" or "me" (`verb_next`) is a verb, not a topic ("helps me pick", "motivates
-me to practise"), unless it is a name ("to Google Drive"). A run of one word gives that
-word, a longer run its two-word phrases ("offline maps saved" -> "offline maps", "maps
-saved"); `keywords()` keeps up to ten, each once, in the order of the text. themes.py
-counts each keyword and each word of it as a term. Japanese and Chinese, written without
+a part that says the opposite), and no run with a word that says the opposite ("annoying
+popups" is not what "love the maps, no more annoying popups" praises). A run that follows a
+word of circumstance ("on", "during", "when": `circumstance` in the lexicon) says where or
+when, not what, and is left out ("on mobile data", "during my lunch break"). In English,
+the word right after "to", "can", "I" or "me" (`verb_next`) is a verb, not a topic ("helps
+me pick", "motivates me to practise"), unless it is a name ("to Google Drive"). A run of one
+word gives that word, a longer run its two-word phrases ("offline maps saved" -> "offline
+maps", "maps saved"); `keywords()` keeps up to ten, each once, in the order of the text.
+themes.py counts each keyword and each word of it as a term. Japanese and Chinese, written without
 spaces, get none (no word segmentation offline): their reviews count in
 every figure but the themes.
 
@@ -38,7 +38,7 @@ PRAISE = 1.2
 BLAME = -2.5
 BACKGROUND_FEELING = 0.5
 STEM = 5
-OPPOSITE = 1.0  # a word this strong against a review's label keeps its run out ("lost")
+OPPOSITE = 1.0  # a word this strong against a review's label keeps its run out ("annoying")
 
 Term = tuple[str, ...]
 
@@ -66,7 +66,7 @@ def runs(
     """The runs of adjacent content words of the same clause, but for the tokens `aside`
     (parts of the text that do not carry its label: sentiment.aside) and, in a review whose
     label has the `side` (1 positive, -1 negative), a run with a word that says the
-    opposite ("lost signal" in praise)."""
+    opposite ("annoying popups" in praise)."""
     if lexicon.substring:
         return []
     found: list[list[str]] = []

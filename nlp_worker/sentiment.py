@@ -78,7 +78,8 @@ Where it says it
 `aside` names the words of a positive or negative review that do not carry its label (a
 part that says the opposite, a conceded part, a wish or a request, the silent side of a
 contrast), so that its keywords, and the app's themes, come from what it praises or
-blames: "lost signal" is not a praise of a review that says the offline maps saved the day.
+blames: "the subscription" is not a praise of "love the route planner, though the
+subscription is a bit expensive".
 """
 
 from __future__ import annotations
@@ -265,8 +266,8 @@ class Parts:
 
 def aside(parts: Parts | None, label: str) -> frozenset[int]:
     """The tokens of a positive or negative review that do not carry its label, so that its
-    themes come from the parts that do: a part that says the opposite ("lost signal" in
-    praise, "great design" in a complaint), a conceded part ("though a bit expensive"), a
+    themes come from the parts that do: a part that says the opposite ("great design" in a
+    complaint), a conceded part ("though a bit expensive"), a
     wish or a request ("hoping the next update improves things"), and, where a contrast has
     the label on one side, the other side when it says nothing ("lyrics are nice but not
     available for every song")."""

@@ -235,6 +235,7 @@ def test_keywords_are_topics_not_feelings():
          ["route planner"], ["subscription"]),
         ("Great maps. I wish there were more trails in my area.", 5, ["maps"], ["trails"]),
         ("Offline maps saved me when I lost signal", 5, ["offline maps"], ["signal"]),
+        ("Love the maps, no more annoying popups", 5, ["maps"], ["popups"]),  # a word against
         ("Lyrics are nice but not available for every song", 4, ["lyrics"], ["song"]),
         # where and when are not what: "on mobile data", "during my lunch break"
         ("The sound quality is excellent even on mobile data", 5, ["sound quality"], ["data"]),
