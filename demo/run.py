@@ -251,9 +251,10 @@ async def _running_workers(
     """A scraper worker on the fixtures source and an NLP worker, as tasks of this loop;
     yields {name: task}. On exit each is stopped (graceful, then handed back) and awaited."""
     from nlp_worker.analysis import get_analyzer
-    from nlp_worker.languages import SUPPORTED
+    from nlp_worker.cli import capabilities as nlp_capabilities
     from nlp_worker.processor import STAGE as NLP_STAGE
     from nlp_worker.processor import process_nlp_job
+    from scraper_worker.cli import capabilities as scraper_capabilities
     from scraper_worker.processor import STAGE as SCRAPER_STAGE
     from scraper_worker.processor import make_processor
     from scraper_worker.sources import FixtureSource
@@ -261,19 +262,22 @@ async def _running_workers(
     # Load the models in a thread meanwhile (thread-safe: the first NLP job waits for it).
     loading = asyncio.create_task(asyncio.to_thread(get_analyzer))
     common = {"grace_seconds": WORKER_GRACE, "idle_poll_max": 0.5}
-    said = {"worker_version": installed_version()}  # what GET /workers shows of each
-    languages = [f"lang:{code}" for code in SUPPORTED]
+    # what GET /workers shows of each, as the worker commands say it
+    said = {"worker_version": installed_version(), "host": socket.gethostname()}
     workers = {
         "scraper worker": Worker(
             QueueClient(
-                url, api_key=keys["demo-scraper-1"], capabilities=["source:fixtures"], **said
+                url,
+                api_key=keys["demo-scraper-1"],
+                capabilities=scraper_capabilities(FixtureSource.name),
+                **said,
             ),
             SCRAPER_STAGE,
             make_processor(FixtureSource(delay=options.fixture_delay)),
             **common,
         ),
         "NLP worker": Worker(
-            QueueClient(url, api_key=keys["demo-nlp-1"], capabilities=languages, **said),
+            QueueClient(url, api_key=keys["demo-nlp-1"], capabilities=nlp_capabilities(), **said),
             NLP_STAGE,
             process_nlp_job,
             **common,

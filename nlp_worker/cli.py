@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+def capabilities() -> list[str]:
+    """The languages this worker reads, as its claims tell the service (GET /workers)."""
+    return [f"lang:{code}" for code in SUPPORTED]
+
+
 @click.command(context_settings=CONTEXT)
 @click.argument("file", type=click.File("rb"))  # bytes: batch.decoded names a bad line
 @click.option("--summary", is_flag=True, help='End with a line {"summary": {...}}.')
@@ -63,7 +68,6 @@ def main(
     Runs offline: the language models and lexicons ship inside the packages.
     """
     get_analyzer()  # load the models now, once, rather than inside the first job
-    languages = [f"lang:{code}" for code in SUPPORTED]
-    worker = worker_from_options(STAGE, process_nlp_job, capabilities=languages, **options)
+    worker = worker_from_options(STAGE, process_nlp_job, capabilities=capabilities(), **options)
     log.info("NLP worker %s: batches of %d reviews", worker.client.worker_id, BATCH_SIZE)
     run_worker(worker)

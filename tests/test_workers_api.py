@@ -237,3 +237,7 @@ def test_each_worker_package_says_what_it_can_do():
 
     assert capabilities("auto") == ["source:app-store", "source:google-play"]
     assert capabilities("fixtures") == ["source:fixtures"]
+    from nlp_worker.cli import capabilities as languages
+    from nlp_worker.languages import SUPPORTED
+
+    assert languages() == [f"lang:{code}" for code in SUPPORTED] and "lang:en" in languages()
