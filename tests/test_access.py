@@ -19,9 +19,9 @@ from service.db import Connection
 from service.indexes import ensure_indexes
 from service.keys import Role
 from service.settings import Settings
+from tests.helpers import JSON
 
 ADMIN_KEY = "access-admin-" + "k" * 32
-JSON = {"Content-Type": "application/json"}
 PUBLIC = {
     "GET /health",
     "GET /dashboard",

@@ -24,10 +24,10 @@ from service.events import (
 )
 from service.settings import Settings
 from tests.conftest import REAL_MONGODB_URI
+from tests.helpers import JSON
 from tests.live import next_event, serving, sse, until_live
 
 ADMIN_KEY = "events-admin-" + "k" * 32
-JSON = {"Content-Type": "application/json"}
 
 
 @asynccontextmanager

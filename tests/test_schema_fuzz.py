@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from service.app import create_app
 from service.settings import Settings
+from tests.helpers import JSON
 
 ADMIN_KEY = "fuzz-admin-" + "k" * 32
 # No sweep runs while a scenario is reset; keys as in production, no rate limit (thousands of
@@ -41,7 +42,6 @@ STREAMS = "/queue/events"
 SCHEMA = schemathesis.openapi.from_asgi("/schema/openapi.json", APP, config=CONFIG).exclude(
     path=STREAMS
 )
-JSON = {"Content-Type": "application/json"}
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 DESCRIBED_IN_WORDS = re.compile(
     r"(cursor|worker_id|lease_token|run_at|cron|timezone|params([.\[].*)?|reviews\[\d+\]\.at|date|before)",
