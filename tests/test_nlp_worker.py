@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from nlp_worker import sentiment
 from nlp_worker.analysis import MAX_TEXT, analyze_batch, analyze_review, get_analyzer
+from nlp_worker.lexicon import load
 from nlp_worker.processor import BATCH_SIZE, process_nlp_job, streaming_percent
 from nlp_worker.sentiment import label_for, rating_compound
 from nlp_worker.summary import MAX_DAYS, _week, moment, summarize
@@ -160,6 +162,17 @@ def test_classes_of_review_writing(text, score, expected):
 def test_a_short_texts_language_is_the_one_whose_lexicon_reads_it():
     # lingua alone ranks Dutch first
     assert analyze_review(review("s", "c'est de la merde"))["language"] == "fr"
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "written"),
+    [("pl", "zenada", "żenada"), ("es", "increible", "increíble"), ("pl", "swietna", "świetna")],
+)
+def test_a_word_typed_without_its_accents_is_read_as_the_word(language, typed, written):
+    lexicon = load(language)
+    listed = (resources.files("nlp_worker") / "lexicons" / f"{language}.txt").read_text()
+    assert f"\n{typed} " not in listed and f"\n{typed[:5]}* " not in listed  # generated
+    assert lexicon.valence(typed) == lexicon.valence(written) is not None
 
 
 def test_non_english_text_counts_not_just_the_stars():
