@@ -147,6 +147,12 @@ async def resolve(result: Any) -> Any:
     return result
 
 
+async def aggregated(collection: Any, pipeline: list[dict]) -> list[dict]:
+    """Every document an aggregation gives, on either driver."""
+    cursor = await resolve(collection.aggregate(pipeline))
+    return await cursor.to_list(None)
+
+
 class YieldingDatabase:
     """Wraps a database so every driver call yields to the event loop before and after.
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from service.clock import naive_utc
-from service.db import resolve
+from service.db import aggregated
 from service.domain import RAN_AT, RUN_OUTCOMES, WORK_STAGE_NAMES, Event
 from service.store import JobStore
 
@@ -65,7 +65,7 @@ class QueueStats:
             },
         ]
         runs = Runs({stage: StageRuns() for stage in WORK_STAGE_NAMES})
-        for row in await self._aggregate(self.store.history, pipeline):
+        for row in await aggregated(self.store.history, pipeline):
             event, stage = row["_id"]["event"], row["_id"]["stage"]
             if event in FINISHED_EVENTS:
                 counts = runs.by_stage.setdefault(FINISHED_EVENTS[Event(event)], StageRuns())
@@ -84,7 +84,7 @@ class QueueStats:
             {"$group": {"_id": {"worker": "$worker_id", "event": "$event"}, "n": {"$sum": 1}}},
         ]
         found: dict[str, WorkerRuns] = {}
-        for row in await self._aggregate(self.store.history, pipeline):
+        for row in await aggregated(self.store.history, pipeline):
             worker = row["_id"].get("worker")
             if worker is None:
                 continue
@@ -94,11 +94,6 @@ class QueueStats:
             else:
                 counts.failed += row["n"]
         return found
-
-    @staticmethod
-    async def _aggregate(collection: Any, pipeline: list[dict]) -> list[dict]:
-        cursor = await resolve(collection.aggregate(pipeline))
-        return await cursor.to_list(None)
 
 
 def _ended_since(since: datetime) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from service import moves
 from service.clock import as_utc, naive_utc, utcnow
-from service.db import PRIMARY, TRANSACTION_OPTIONS, resolve
+from service.db import PRIMARY, TRANSACTION_OPTIONS, aggregated
 from service.domain import (
     FINAL_STATUSES,
     INITIAL,
@@ -252,8 +252,7 @@ class JobStore:
             },
         ]
         found = {stage.value: StageActive() for stage in WORK_STAGES}
-        cursor = await resolve(self.jobs.aggregate(pipeline))
-        for row in await cursor.to_list(None):
+        for row in await aggregated(self.jobs, pipeline):
             key = row["_id"]
             at_stage = found.setdefault(key["stage"], StageActive())
             if key["status"] == Status.PROCESSING:
@@ -267,8 +266,7 @@ class JobStore:
 
     async def _group_count(self, match: dict, key: dict) -> list[tuple[Any, int]]:
         pipeline = [{"$match": match}, {"$group": {"_id": key, "n": {"$sum": 1}}}]
-        cursor = await resolve(self.jobs.aggregate(pipeline))
-        return [(row["_id"], row["n"]) for row in await cursor.to_list(None)]
+        return [(row["_id"], row["n"]) for row in await aggregated(self.jobs, pipeline)]
 
     # Adding a job: one read, then the insert and its history row
 
