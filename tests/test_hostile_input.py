@@ -112,7 +112,7 @@ class Hostile:
     body: Callable[[World], bytes] | bytes | None
     status: int
     field: str | None = None  # the field the 422 names
-    headers: dict[str, str] | None = None
+    headers: dict[str, str | bytes] | None = None
 
     def __str__(self) -> str:
         return self.name
@@ -368,6 +368,15 @@ HOSTILE = [
         "/queue/{scraper_job}/heartbeat",
         b'{"lease_token": "\xc2\xb2.x"}',
         409,
+    ),
+    Hostile(
+        "a worker id header that is not ASCII",
+        "POST",
+        "/queue/poll",
+        b'{"stage": "scraper"}',
+        422,
+        "X-Worker-ID",
+        headers={**JSON, "X-Worker-ID": "w\u00f6rker".encode()},  # UTF-8, as clients send it
     ),
     Hostile(
         "1,001 job ids to requeue",

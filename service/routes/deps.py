@@ -25,6 +25,8 @@ WorkersDep = NamedDependency[WorkerRegistry]
 SchedulesDep = NamedDependency[ScheduleStore]
 
 WORKER_HEADER = "X-Worker-ID"
+# a header's bytes are read as Latin-1: "wörker" would be stored garbled (send it in the body)
+PRINTABLE_ASCII = r"^[\x20-\x7e]+$"
 TOKEN_HEADER = "X-Lease-Token"
 WorkerHeader = Annotated[
     str | None,
@@ -33,6 +35,7 @@ WorkerHeader = Annotated[
         required=False,
         min_length=1,
         max_length=200,
+        pattern=PRINTABLE_ASCII,
         description="The worker's id, when the body has no worker_id",
     ),
 ]
@@ -43,6 +46,7 @@ TokenHeader = Annotated[
         required=False,
         min_length=1,
         max_length=200,
+        pattern=PRINTABLE_ASCII,
         description="The lease token, when the body has no lease_token",
     ),
 ]
