@@ -12,9 +12,9 @@ from litestar.response import ServerSentEvent
 from service.access import needs, principal_of
 from service.events import MAX_REPLAY, REPLAY_OVERLAP, EventFilter, EventHub, parse_event_id
 from service.keys import Role
-from service.routes.deps import KeysDep, SettingsDep
+from service.routes.deps import AppIdQuery, KeysDep, SettingsDep
 from service.routes.docs import errors
-from service.schemas import APP_ID_PATTERN, StageName
+from service.schemas import StageName
 
 EventsDep = NamedDependency[EventHub]
 
@@ -38,12 +38,6 @@ Bearer`, or `X-API-Key`): read the stream with `fetch()` (EventSource cannot sen
 never with the key in the URL. When the key is revoked, the stream ends (`: this API key is
 no longer valid`) at its next event or keep-alive."""
 
-AppIdFilter = Annotated[
-    str | None,
-    QueryParameter(
-        min_length=1, max_length=256, pattern=APP_ID_PATTERN, description="Only this app's events"
-    ),
-]
 JobIdFilter = Annotated[
     str | None, QueryParameter(min_length=1, max_length=64, description="Only this job's events")
 ]
@@ -79,7 +73,7 @@ async def queue_events(
     events: EventsDep,
     keys: KeysDep,
     settings: SettingsDep,
-    app_id: AppIdFilter = None,
+    app_id: AppIdQuery = None,
     job_id: JobIdFilter = None,
     stage: Annotated[StageName | None, QueryParameter(description="Only this stage")] = None,
     last_event_id: LastEventId = None,
