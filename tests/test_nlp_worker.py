@@ -78,7 +78,7 @@ def test_clear_english_reviews():
         ("Really useful, though the colours are a bit dull", 4, "positive"),  # concession
         ("Amazing app, I accidentally gave one star", 1, "positive"),  # misrated
         ("It's okay", 3, "neutral"),
-        ("How do I change the language?", 2, "neutral"),  # only a question
+        ("How do I change the language?", 2, "negative"),  # no opinion: the stars
         ("", 2, "negative"),  # no text: the stars
         ("Seit dem Update stürzt sie ständig ab, bitte beheben", 5, "negative"),
         ("Antes era buenísima, ahora no funciona", 4, "negative"),
@@ -111,9 +111,10 @@ def test_text_and_stars_together(text, score, expected):
         ("Good app but a little slow sometimes", 4, "positive"),
         # faint praise stays faint; three stars stay neutral unless the text is one-sided
         ("Not the best, but not bad either", 3, "neutral"),
-        # requests and questions are neutral
-        ("Can you add a dark mode?", 5, "neutral"),
-        ("Would be nice to have a widget", 4, "neutral"),
+        # requests and questions take no side: the stars decide (benchmarks/LABELLING.md)
+        ("Can you add a dark mode?", 5, "positive"),
+        ("Would be nice to have a widget", 4, "positive"),
+        ("Can you add a dark mode?", 3, "neutral"),
     ],
 )
 def test_when_the_text_overrides_the_stars(text, score, expected):
@@ -146,7 +147,7 @@ def test_a_german_compound_is_read_by_its_last_part():
         # as people type: emoticons, ratings, held-down letters, no accents, slips, capitals
         ("pretty good :)", 3, "positive"),
         ("0/10", 3, "negative"),
-        ("soooo goooood", 3, "positive"),
+        ("soooo goooood", 2, "positive"),
         ("nie dziala, zenada", 3, "negative"),
         ("horible app, dissapointed", 3, "negative"),
         ("jsp pk mais ça marche plus depuis hier", 2, "negative"),
@@ -186,7 +187,8 @@ def test_a_short_text_its_language_cannot_read_is_read_with_the_others(text):
     analyzer = get_analyzer()
     lexicon = analyzer.lexicons[analyzer.languages.detect(text) or "en"]
     assert sentiment.score(tokenize(text, lexicon), lexicon, 3).evidence == 0  # its own: nothing
-    assert label(text, 3) == "positive"  # Dutch, German, English do
+    assert label(text, None) == "positive"  # Dutch, German, English do
+    assert analyze_review(review("p", text, 3))["sentiment"]["compound"] > 0.2
     assert label("Used it once", 5) == "positive"  # no lexicon reads it: the stars
 
 
