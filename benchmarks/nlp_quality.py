@@ -3,16 +3,18 @@
     .venv/bin/python -m benchmarks.nlp_quality [--set NAME] [--limit N] [--errors]
 
 benchmarks/data/*.tsv: `lang, score, label, text`, one review a line, each labelled by what
-a person reading it (text and stars) would say: positive, neutral or negative. The sets were
-made and used differently, so that the figures can be read for what they are (the README's
-"Quality benchmark" has their history):
+a person reading it (text and stars) would say: positive, neutral or negative, by the rules
+in benchmarks/LABELLING.md. The sets were made and used differently, so that the figures can
+be read for what they are (the README's "Quality benchmark" has their history):
 
 * dev, test, validation and probe: written by the hands that wrote the lexicons and rules,
   and tuned on while the rules were written.
-* holdout, holdout2, holdout3, holdout4: each written by someone who saw neither the
-  analyser nor any other set, and committed unread. Each is measured once as the held-out
-  set, then retired into the training data when the next one is written.
-* HELD_OUT (holdout4 now, the default): nothing is trained or tuned on it
+* holdout to holdout5: each written by someone who saw neither the analyser nor any other
+  set, and committed unread. Each is measured once as the held-out set, then retired into
+  the training data when the next one is written.
+* terse, detailed, mixed and short: written for training (round 6), each by another writer
+  with another style, from the labelling guide.
+* HELD_OUT (holdout5 now, the default): nothing is trained or tuned on it
   (benchmarks/train_sentiment.py trains the sentiment model on every other set).
 
 Printed: sentiment macro-F1 for English and for the other languages together, beside the
