@@ -6,8 +6,7 @@ from pymongo.errors import PyMongoError
 
 from service.access import PUBLIC
 from service.errors import error_response
-from service.health import queue_issues
-from service.routes.deps import SettingsDep, StoreDep, WorkersDep
+from service.routes.deps import HealthDep, SettingsDep
 from service.routes.docs import errors
 from service.schemas import Health
 
@@ -22,13 +21,14 @@ log = logging.getLogger(__name__)
     description="Issues, each with its figure and the threshold it passed: a stage with "
     "claimable jobs and no live worker, a stage whose oldest claimable job has waited too long, "
     "too large a share of a stage's runs failed in the last hour, too many claimable jobs. "
-    "The thresholds are settings (REVIEW_QUEUE_HEALTH_*).",
+    "The thresholds are settings (REVIEW_QUEUE_HEALTH_*). A service process asks the store at "
+    "most once every 2 s; callers in between get the same answer.",
     responses=errors(503, bad_request=False, public=True),
 )
-async def health(store: StoreDep, workers: WorkersDep, settings: SettingsDep) -> Response[Health]:
+async def health(checks: HealthDep, settings: SettingsDep) -> Response[Health]:
     kind = "embedded" if settings.embedded else "mongodb"
     try:
-        issues = await queue_issues(store, workers, settings)
+        issues = await checks.issues()
     except PyMongoError as exc:
         log.warning("GET /health: the store does not answer (%s)", exc)
         reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
