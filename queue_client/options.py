@@ -12,6 +12,7 @@ or, with the same flags, ``run_worker(worker_from_options("scraper", process, **
 
 import logging
 import os
+import re
 import socket
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -47,6 +48,21 @@ def _configure_logging(_ctx: click.Context, _param: click.Parameter, level: str)
     return level
 
 
+HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,200}")  # the service's limit on X-Worker-ID
+
+
+def _header_value(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--worker-id and --api-key travel as HTTP headers: printable ASCII only (a header's bytes
+    are not UTF-8), so a bad one stops the worker at start rather than on its first claim."""
+    if value is not None and not HEADER_VALUE.fullmatch(value):
+        raise click.BadParameter(
+            "must be 1 to 200 printable ASCII characters (letters, digits, punctuation, "
+            "spaces): it is sent as an HTTP header",
+            param=param,
+        )
+    return value
+
+
 WORKER_OPTIONS = [
     click.option(
         "--api-url",
@@ -61,6 +77,7 @@ WORKER_OPTIONS = [
         envvar="REVIEW_QUEUE_API_KEY",
         show_envvar=True,
         default=None,
+        callback=_header_value,
         help="A worker key (sent as Authorization: Bearer); needed when the service requires "
         "keys. Its name is the worker's id.",
     ),
@@ -70,6 +87,7 @@ WORKER_OPTIONS = [
         show_envvar=True,
         default=None,
         show_default="the API key's name; <hostname>-<pid> without a key",
+        callback=_header_value,
         help="Who holds the leases of this process's jobs. With a worker key: its name, or "
         "<name>/<instance> to tell processes sharing a key apart.",
     ),

@@ -898,6 +898,25 @@ def test_worker_options_defaults_and_environment() -> None:
     assert CliRunner().invoke(command, ["--concurrency", "0"]).exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--worker-id", "wörker-1"), ("--worker-id", "a\tb"), ("--worker-id", "w" * 201),
+     ("--api-key", "clé"), ("--worker-id", "")],
+)  # fmt: skip
+def test_a_worker_id_or_key_that_cannot_be_a_header_stops_the_worker_at_start(flag, value):
+    @click.command()
+    @worker_options
+    def command(**options) -> None:
+        raise AssertionError("started")
+
+    result = CliRunner().invoke(command, [flag, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{flag}'" in result.output
+    assert "printable ASCII" in result.output
+    accepted = CliRunner().invoke(command, [flag, "scraper-1/host a.b~"])
+    assert "started" in repr(accepted.exception)
+
+
 def _job(
     job_id: str, *, app_id: str = "com.example", stage: str = "scraper", lease_seconds=600
 ) -> dict:
