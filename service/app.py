@@ -3,7 +3,6 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from functools import partial
 from typing import Any
 
 from litestar import Litestar
@@ -16,7 +15,7 @@ from service.auth import authentication
 from service.db import connect, describe
 from service.errors import EXCEPTION_HANDLERS
 from service.events import EventHub, new_channels
-from service.health import HealthCheck, queue_issues
+from service.health import kept_answers
 from service.json_body import JSONRequest, require_json
 from service.keys import KeyStore
 from service.metrics import QueueMetrics
@@ -55,7 +54,7 @@ FROM_STATE = {
     "schedules": "schedules",
     "events": "events",
     "reports": "reports",
-    "checks": "health",
+    "answers": "health",
 }
 
 
@@ -86,7 +85,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.key_store = KeyStore(connection.database, admin_key=settings.admin_key)
         app.state.workers = WorkerRegistry(connection.database, store)
         app.state.metrics = QueueMetrics(store)
-        app.state.health = HealthCheck(partial(queue_issues, store, app.state.workers, settings))
+        app.state.health = kept_answers()
         app.state.schedules = ScheduleStore(connection.database, store)
         app.state.reports = ReportStore(
             connection.database,

@@ -13,16 +13,13 @@ figure and the threshold it passed (settings):
 Three queries: the active jobs' counts, the runs that ended in the last hour, the workers seen
 within the longest a worker can stay live. GET /health is public and polled (by compose, load
 balancers, anyone who reaches the port), and those queries grow with the backlog, so a
-process runs them at most once every FRESH_SECONDS (HealthCheck): callers in between get the
-same answer, and callers while they run wait for that run rather than start their own.
+process runs them at most once every FRESH_SECONDS (service/fresh.py).
 """
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from service.domain import MAX_LEASE_SECONDS
+from service.fresh import Fresh
 from service.schemas import HealthIssue
 from service.settings import Settings
 from service.stats import QueueStats, StageRuns, hour_before
@@ -33,37 +30,9 @@ LONGEST_LIVE = timedelta(seconds=GONE_AFTER_LEASES * MAX_LEASE_SECONDS)
 FRESH_SECONDS = 2.0
 
 
-class HealthCheck:
-    """The queue's issues, computed at most once per `fresh_seconds`; a failure (the store
-    does not answer) is not kept, so the next caller asks the store again."""
-
-    def __init__(
-        self,
-        compute: Callable[[], Awaitable[list[HealthIssue]]],
-        fresh_seconds: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.compute = compute
-        self.fresh_seconds = FRESH_SECONDS if fresh_seconds is None else fresh_seconds
-        self.clock = clock
-        self._answer: tuple[float, list[HealthIssue]] | None = None
-        self._running: asyncio.Task[list[HealthIssue]] | None = None
-
-    async def issues(self) -> list[HealthIssue]:
-        if self._answer is not None and self.clock() - self._answer[0] < self.fresh_seconds:
-            return self._answer[1]
-        if self._running is None:
-            self._running = asyncio.create_task(self._run())
-        # shielded: a caller that goes away does not cancel the run the others wait for
-        return await asyncio.shield(self._running)
-
-    async def _run(self) -> list[HealthIssue]:
-        try:
-            issues = await self.compute()
-            self._answer = (self.clock(), issues)
-            return issues
-        finally:
-            self._running = None
+def kept_answers() -> Fresh[list[HealthIssue]]:
+    """Where a service process keeps its latest answer, FRESH_SECONDS long."""
+    return Fresh(FRESH_SECONDS)
 
 
 async def queue_issues(

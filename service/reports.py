@@ -20,7 +20,8 @@ around a change of clocks). Its report holds:
 that just ended at `REVIEW_QUEUE_REPORT_TIME`; every replica of the service may do so at the
 same moment, and each writes the same document by a replace keyed on the date (an upsert), so
 there is still one per date. `GET /reports/daily/{date}` computes and stores a past day that
-has none; today's report is computed on each request and never stored.
+has none; today's report is never stored, and is computed at most once every
+TODAY_FRESH_SECONDS per process (the dashboard polls it; it reads all of the day's history).
 """
 
 import math
@@ -35,6 +36,7 @@ from pymongo.errors import DuplicateKeyError
 from service.clock import as_utc, day_bounds, iso, utcnow
 from service.db import PRIMARY
 from service.domain import WORK_STAGE_NAMES, Event, InvalidField, NotFound, Status
+from service.fresh import Fresh
 from service.store import JobStore, StageActive
 
 # A run that ended with an outcome: the stage done, the job done, failed, or failed and queued
@@ -50,6 +52,7 @@ TIME_ORDER = [("timestamp", 1), ("_id", 1)]
 LIST_ORDER = [("_id", -1)]
 DATE_FORMAT = "YYYY-MM-DD"
 FIRST_DAY = date(1970, 1, 1)
+TODAY_FRESH_SECONDS = 5.0
 
 
 class ReportGone(NotFound):
@@ -104,6 +107,7 @@ class ReportStore:
         self.zone = ZoneInfo(timezone)
         self._retention_days = retention_days
         self._clock = clock
+        self._today: Fresh[dict[str, Any]] = Fresh(TODAY_FRESH_SECONDS)
 
     def today(self) -> date:
         return self._clock().astimezone(self.zone).date()
@@ -127,7 +131,7 @@ class ReportStore:
                 "date", f"{day} is in the future: today is {today} in {self.zone.key}"
             )
         if day == today:
-            return await self.compute(day), "today"
+            return await self._today.get(day, lambda: self.compute(day)), "today"
         stored = await self.reports.find_one({"_id": day.isoformat()})
         if stored is not None:
             return stored, "stored"

@@ -1,7 +1,6 @@
 """GET /health: ok, degraded with its issues (each with figure and threshold), 503 only when the
 store does not answer (embedded store; real MongoDB when given)."""
 
-import asyncio
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -12,8 +11,6 @@ from pymongo.errors import ServerSelectionTimeoutError
 import service.health
 from service.app import create_app
 from service.clock import utcnow
-from service.health import HealthCheck
-from service.schemas import HealthIssue
 from tests.conftest import backend_settings
 from tests.helpers import add, claim, update
 
@@ -133,62 +130,10 @@ async def test_503_only_when_the_store_does_not_answer(client, monkeypatch):
 
 
 async def test_a_process_asks_the_store_at_most_once_per_fresh_seconds(client, monkeypatch):
-    checks = client.app.state.health
-    checks.fresh_seconds = 60.0
+    answers = client.app.state.health
+    answers.seconds = 60.0
     assert (await health(client))[1]["status"] == "ok"
     await add(client, "com.a")  # now degraded, but the answer is kept
     assert (await health(client))[1]["status"] == "ok"
-    checks.fresh_seconds = 0.0
+    answers.seconds = 0.0
     assert (await health(client))[1]["status"] == "degraded"
-
-
-class Counted:
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.calls = 0
-        self.release = asyncio.Event()
-        self.release.set()
-
-    async def __call__(self):
-        self.calls += 1
-        await self.release.wait()
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
-ISSUE = HealthIssue("backlog", "2000 claimable scraper jobs", 2000, 1000, "scraper")
-
-
-async def test_the_answer_is_kept_for_fresh_seconds_by_the_clock():
-    now = [100.0]
-    compute = Counted([], [ISSUE])
-    checks = HealthCheck(compute, fresh_seconds=2.0, clock=lambda: now[0])
-    assert await checks.issues() == []
-    now[0] = 101.9
-    assert await checks.issues() == [] and compute.calls == 1
-    now[0] = 102.0
-    assert await checks.issues() == [ISSUE] and compute.calls == 2
-
-
-async def test_callers_while_it_runs_share_the_run_and_a_leaver_does_not_cancel_it():
-    compute = Counted([ISSUE])
-    compute.release.clear()
-    checks = HealthCheck(compute)
-    callers = [asyncio.create_task(checks.issues()) for _ in range(5)]
-    await asyncio.sleep(0)
-    callers[0].cancel()  # a client that hung up
-    compute.release.set()
-    answers = await asyncio.gather(*callers, return_exceptions=True)
-    assert isinstance(answers[0], asyncio.CancelledError)
-    assert answers[1:] == [[ISSUE]] * 4 and compute.calls == 1
-
-
-async def test_a_failure_is_not_kept():
-    down = ServerSelectionTimeoutError("No servers found yet")
-    compute = Counted(down, [ISSUE])
-    checks = HealthCheck(compute, fresh_seconds=60.0)
-    with pytest.raises(ServerSelectionTimeoutError):
-        await checks.issues()
-    assert await checks.issues() == [ISSUE] and compute.calls == 2

@@ -245,6 +245,19 @@ async def test_today_is_the_day_so_far_with_the_backlog_now(stores, clock):
     assert await reports.reports.count_documents({}) == 0  # today is never stored
 
 
+async def test_today_is_computed_at_most_once_every_few_seconds_per_date(stores, clock):
+    jobs, _, reports = stores
+    clock.local(DAY, 9)
+    first, _ = await reports.report(reports.today())
+    await add(jobs, "com.report.later")
+    kept, source = await reports.report(reports.today())
+    assert source == "today" and kept == first and kept["jobs"]["added"] == 0
+    clock.local(DAY + timedelta(days=1), 0, 1)  # midnight: the next day is its own
+    assert (await reports.report(reports.today()))[0]["date"] != first["date"]
+    clock.local(DAY, 9, 1)
+    assert (await reports.report(reports.today()))[0]["jobs"]["added"] == 1
+
+
 def test_percentiles_are_nearest_rank():
     assert percentiles([]) is None
     assert percentiles([5]) == {"count": 1, "p50": 5, "p90": 5, "p99": 5, "max": 5}

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
-from service.health import HealthCheck
+from service.fresh import Fresh
 from service.keys import KeyStore
 from service.operator_actions import OperatorActions
 from service.results import ResultStore
@@ -24,7 +24,7 @@ SettingsDep = NamedDependency[Settings]
 KeysDep = NamedDependency[KeyStore]
 WorkersDep = NamedDependency[WorkerRegistry]
 SchedulesDep = NamedDependency[ScheduleStore]
-HealthDep = NamedDependency[HealthCheck]
+HealthDep = NamedDependency[Fresh]  # GET /health's kept answer
 
 WORKER_HEADER = "X-Worker-ID"
 # a header's bytes are read as Latin-1: "wörker" would be stored garbled (send it in the body)

@@ -6,7 +6,8 @@ from pymongo.errors import PyMongoError
 
 from service.access import PUBLIC
 from service.errors import error_response
-from service.routes.deps import HealthDep, SettingsDep
+from service.health import queue_issues
+from service.routes.deps import HealthDep, SettingsDep, StoreDep, WorkersDep
 from service.routes.docs import errors
 from service.schemas import Health
 
@@ -25,10 +26,12 @@ log = logging.getLogger(__name__)
     "most once every 2 s; callers in between get the same answer.",
     responses=errors(503, bad_request=False, public=True),
 )
-async def health(checks: HealthDep, settings: SettingsDep) -> Response[Health]:
+async def health(
+    answers: HealthDep, store: StoreDep, workers: WorkersDep, settings: SettingsDep
+) -> Response[Health]:
     kind = "embedded" if settings.embedded else "mongodb"
     try:
-        issues = await checks.issues()
+        issues = await answers.get("issues", lambda: queue_issues(store, workers, settings))
     except PyMongoError as exc:
         log.warning("GET /health: the store does not answer (%s)", exc)
         reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__

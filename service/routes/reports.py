@@ -58,8 +58,8 @@ class ReportController(Controller):
         summary="One day's report; `today` for the day so far",
         description="A past day's stored report; one that has none is computed from the "
         "history and stored first (404 when its history is no longer kept). `today` is "
-        "computed on each call and not stored. 422 for a date that is malformed or in the "
-        "future.",
+        "never stored, and computed at most once every 5 s per service process (its "
+        "generated_at says when). 422 for a date that is malformed or in the future.",
         responses=errors(404, 422),
     )
     async def one_day(self, date: DateOrToday, reports: ReportsDep) -> DailyReport:
