@@ -48,7 +48,9 @@ def _configure_logging(_ctx: click.Context, _param: click.Parameter, level: str)
     return level
 
 
-HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,200}")  # the service's limit on X-Worker-ID
+# printable ASCII, 1 to 200 (the service's limit on X-Worker-ID), no space at either end (HTTP
+# strips it, and httpx refuses to send it)
+HEADER_VALUE = re.compile(r"(?=.{1,200}$)[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
 
 
 def _header_value(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -57,7 +59,7 @@ def _header_value(_ctx: click.Context, param: click.Parameter, value: str | None
     if value is not None and not HEADER_VALUE.fullmatch(value):
         raise click.BadParameter(
             "must be 1 to 200 printable ASCII characters (letters, digits, punctuation, "
-            "spaces): it is sent as an HTTP header",
+            "inner spaces; no space at either end): it is sent as an HTTP header",
             param=param,
         )
     return value

@@ -901,7 +901,8 @@ def test_worker_options_defaults_and_environment() -> None:
 @pytest.mark.parametrize(
     ("flag", "value"),
     [("--worker-id", "wörker-1"), ("--worker-id", "a\tb"), ("--worker-id", "w" * 201),
-     ("--api-key", "clé"), ("--worker-id", "")],
+     ("--api-key", "clé"), ("--worker-id", ""), ("--worker-id", "scraper-1 "),
+     ("--api-key", " key"), ("--worker-id", " ")],
 )  # fmt: skip
 def test_a_worker_id_or_key_that_cannot_be_a_header_stops_the_worker_at_start(flag, value):
     @click.command()
