@@ -29,12 +29,21 @@ class Fresh(Generic[T]):
         running = self._running.get(key)
         if running is None:
             running = self._running[key] = asyncio.create_task(self._compute(key, compute))
+            running.add_done_callback(_retrieved)
         return await asyncio.shield(running)
 
     async def _compute(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        started = self.clock()  # the value is as old as the start of its computation
         try:
             value = await compute()
-            self._kept = (key, self.clock(), value)
+            self._kept = (key, started, value)
             return value
         finally:
             del self._running[key]
+
+
+def _retrieved(task: asyncio.Task) -> None:
+    """A failure whose callers all went away (shield forgets the task when its caller is
+    cancelled) is nobody's to handle: not asyncio's to log as "never retrieved"."""
+    if not task.cancelled():
+        task.exception()

@@ -2,24 +2,30 @@
 callers that ask while it is computed, a failure not kept."""
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
 from service.fresh import Fresh
+from tests.serving import ROOT, process_env
 
 
 class Counted:
     """A computation that answers from a list, once `release` is set, counting its calls."""
 
-    def __init__(self, *answers):
+    def __init__(self, *answers, before=None):
         self.answers = list(answers)
         self.calls = 0
         self.release = asyncio.Event()
         self.release.set()
+        self.before = before  # called as the computation starts
 
     async def __call__(self):
         self.calls += 1
+        if self.before:
+            self.before()
         await self.release.wait()
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
@@ -65,3 +71,45 @@ async def test_a_failure_is_not_kept():
     with pytest.raises(ServerSelectionTimeoutError):
         await fresh.get("k", compute)
     assert await fresh.get("k", compute) == "back" and compute.calls == 2
+
+
+async def test_the_value_is_as_old_as_the_start_of_its_computation():
+    now = [0.0]
+    slow = Counted("slow", "next", before=lambda: now.__setitem__(0, now[0] + 10.0))
+    fresh = Fresh(5.0, clock=lambda: now[0])
+    assert await fresh.get("k", slow) == "slow"  # started at 0, done at 10
+    assert await fresh.get("k", slow) == "next" and slow.calls == 2
+
+
+ALL_CALLERS_LEAVE = """
+import asyncio
+from service.fresh import Fresh
+from tests.serving import ROOT, process_env
+
+async def fail():
+    await asyncio.sleep(0.01)
+    raise ConnectionError("the store does not answer")
+
+async def main():
+    caller = asyncio.create_task(Fresh(60.0).get("k", fail))
+    await asyncio.sleep(0)
+    caller.cancel()  # the only caller hangs up, then the computation fails
+    await asyncio.sleep(0.05)
+
+asyncio.run(main())
+"""
+
+
+def test_a_failure_all_its_callers_left_is_not_logged_as_never_retrieved():
+    # asyncio logs an unretrieved task exception when the task is collected: in a process
+    # of its own, so that it happens at its end
+    done = subprocess.run(
+        [sys.executable, "-c", ALL_CALLERS_LEAVE],
+        cwd=ROOT,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "never retrieved" not in done.stderr, done.stderr
