@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.train_sentiment           # nlp_worker/models/sentiment.json
     .venv/bin/python -m benchmarks.train_sentiment --check   # exit 1 if the shipped one differs
     .venv/bin/python -m benchmarks.train_sentiment --cv      # cross-validated, writes nothing
+    .venv/bin/python -m benchmarks.train_sentiment --cv --without SET ...  # those not trained on
     .venv/bin/python -m benchmarks.train_sentiment --unseen SET ...  # trained without them
 
 It trains on every set in TRAINING and never reads the sets in nlp_quality.HELD_OUT. `--cv`
@@ -123,10 +124,12 @@ def model_text(model: weighing.SentimentModel) -> str:
     return weighing.as_json(list(model.labels), list(model.intercepts), weights, about)
 
 
-def cross_validate(strength: float = REGULARIZATION) -> list[str]:
+def cross_validate(strength: float = REGULARIZATION, without: Sequence[str] = ()) -> list[str]:
+    """The --cv figures, the sets in `without` left out of every fold's training."""
     from sklearn.model_selection import StratifiedKFold
 
-    tuning = [item for name in TRAINING if name not in RETIRED for item in load(name)]
+    kept = [name for name in TRAINING if name not in RETIRED and name not in without]
+    tuning = [item for name in kept for item in load(name)]
     retired = [item for name in RETIRED for item in load(name)]
     tuning_found, retired_found = featurize(tuning), featurize(retired)
     gold = [item.label for item in retired]
@@ -144,6 +147,8 @@ def cross_validate(strength: float = REGULARIZATION) -> list[str]:
         for title, chosen in parts:
             totals[title] += macro_f1([gold[n] for n in chosen], [predicted[n] for n in chosen])
     lines = [f"{FOLDS}-fold cross-validation on {', '.join(RETIRED)}, C={strength:g}"]
+    if without:
+        lines[0] += f", trained without {', '.join(without)}"
     for title, chosen in parts:
         stars = macro_f1([gold[n] for n in chosen], [stars_label(retired[n].score) for n in chosen])
         lines.append(f1_line(title, len(chosen), totals[title] / len(SHUFFLES), stars))
@@ -179,12 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cv", action="store_true", help="cross-validated figures only")
     parser.add_argument("-C", type=float, default=REGULARIZATION, help="for --cv")
     parser.add_argument(
+        "--without", nargs="+", default=(), metavar="SET",
+        choices=[name for name in TRAINING if name not in RETIRED],
+        help="for --cv: leave these sets out of its training",
+    )  # fmt: skip
+    parser.add_argument(
         "--unseen", nargs="+", choices=TRAINING, metavar="SET",
         help="train without these sets and label them; writes nothing",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.cv:
-        print("\n".join(cross_validate(args.C)))
+        print("\n".join(cross_validate(args.C, args.without)))
         return 0
     if args.unseen:
         print("\n".join(unseen(args.unseen)))

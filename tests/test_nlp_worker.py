@@ -160,6 +160,18 @@ def test_classes_of_review_writing(text, score, expected):
     assert label(text, score) == expected
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss since round 6: mild praise of a word or two on 3 stars is neutral "
+    "(LABELLING.md rule 1 says positive); in the training sets such praise on 3 stars is "
+    "mostly two-sided text. Strict: a model that gets it right makes this fail, to be moved "
+    "into the tests above.",
+)
+@pytest.mark.parametrize("text", ["soooo goooood", "so good", "Prima"])
+def test_mild_praise_of_a_word_or_two_on_three_stars(text):
+    assert label(text, 3) == "positive"
+
+
 def test_a_short_texts_language_is_the_one_whose_lexicon_reads_it():
     # lingua alone ranks Dutch first
     assert analyze_review(review("s", "c'est de la merde"))["language"] == "fr"
