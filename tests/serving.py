@@ -42,6 +42,23 @@ def process_env(env: dict | None = None) -> dict[str, str]:
     return clean
 
 
+def run_python(
+    *args: str, timeout: float, env: dict | None = None, input: str | bytes | None = None
+) -> subprocess.CompletedProcess:
+    """`python *args` from the repository, in process_env(env), to its end: its output
+    captured (text unless `input` is bytes), no stdin but `input`."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=process_env(env),
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
+        capture_output=True,
+        text=not isinstance(input, bytes),
+        timeout=timeout,
+    )
+
+
 def start_process(args: list[str], env: dict | None = None) -> subprocess.Popen:
     """Start a process with its output in a temporary log file (its path: `proc.log_path`)."""
     fd, log_path = tempfile.mkstemp(prefix="review-queue-", suffix=".log")

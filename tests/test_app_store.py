@@ -2,8 +2,6 @@
 real HTTP on loopback (tests/app_store_feed.py); the `auto` source and the CLI options."""
 
 import json
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -14,7 +12,7 @@ from scraper_worker.app_store import AppStoreSource, app_store_id, review_from_e
 from scraper_worker.sources import AutoSource, GooglePlaySource, load_fixture, make_source
 from tests.app_store_feed import FEEDS, serving_app_store
 from tests.helpers import collect
-from tests.serving import ROOT
+from tests.serving import run_python
 
 
 @pytest.fixture
@@ -156,13 +154,7 @@ async def test_the_demo_app_feed_is_its_fixture_reviews(feed):
 
 
 def test_shipped_feed_files_are_what_synthesize_writes():
-    result = subprocess.run(
-        [sys.executable, str(FEEDS / "synthesize.py"), "--check"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(str(FEEDS / "synthesize.py"), "--check", timeout=60)
     assert result.returncode == 0, result.stderr
 
 

@@ -2,15 +2,13 @@
 slice: the figures it prints are not asserted here, speed least of all)."""
 
 import re
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 
 from benchmarks import nlp_quality
 from nlp_worker.languages import SUPPORTED
-from tests.serving import ROOT, process_env
+from tests.serving import run_python
 
 TRAINING = [name for name in nlp_quality.SETS if name not in nlp_quality.HELD_OUT]
 
@@ -52,13 +50,8 @@ def test_macro_f1():
 
 
 def test_the_script_runs_on_a_slice():
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.nlp_quality", "--set", "dev", "--limit", "30"],
-        cwd=ROOT,
-        env=process_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
+    result = run_python(
+        "-m", "benchmarks.nlp_quality", "--set", "dev", "--limit", "30", timeout=180
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -69,13 +62,8 @@ def test_the_script_runs_on_a_slice():
 
 
 def test_the_embedded_store_benchmark_runs():
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.embedded_store", "--sizes", "50", "--claims", "2"],
-        env=process_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
+    done = run_python(
+        "-m", "benchmarks.embedded_store", "--sizes", "50", "--claims", "2", timeout=60
     )
     assert done.returncode == 0, done.stderr
     assert re.search(r"^\s+50\s+[\d.]+\s+[\d.]+$", done.stdout, re.M), done.stdout

@@ -2,15 +2,13 @@
 exit within the server selection timeout; --help names each option's environment variable."""
 
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from tests.serving import ROOT, process_env
+from tests.serving import ROOT, run_python
 
 
 @pytest.mark.slow
@@ -23,13 +21,7 @@ from tests.serving import ROOT, process_env
 )
 def test_serve_with_a_bad_mongodb_uri_exits_with_one_line(uri, start):
     began = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "service", "serve", "--port", "0"],
-        env=process_env({"MONGODB_URI": uri}),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_python("-m", "service", "serve", "--port", "0", env={"MONGODB_URI": uri}, timeout=30)
     took = time.monotonic() - began
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(lines) == 1, done.stderr

@@ -5,7 +5,6 @@ unknown app's error."""
 import json
 import re
 import signal
-import subprocess
 import sys
 import time
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from demo import DEMO_APPS, UNKNOWN_APP
-from tests.serving import ROOT, log_text, process_env, start_process, stop_process
+from tests.serving import ROOT, log_text, run_python, start_process, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -29,15 +28,10 @@ def fixture_reviews(app_id: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def demo_output() -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "service", "demo", "--timeout", str(DEMO_TIMEOUT)],
-        cwd=ROOT,
-        env=process_env({"COLUMNS": "120"}),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT,
-    )
+    result = run_python(
+        "-m", "service", "demo", "--timeout", str(DEMO_TIMEOUT),
+        env={"COLUMNS": "120"}, timeout=PROCESS_TIMEOUT,
+    )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     return result.stdout
@@ -110,14 +104,7 @@ def test_the_overview_counts_the_day(demo_output):
 
 
 def test_unknown_demo_apps_are_refused_before_anything_starts():
-    result = subprocess.run(
-        [sys.executable, "-m", "service", "demo", "--apps", "com.spotify.music,com.nope"],
-        cwd=ROOT,
-        env=process_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-m", "service", "demo", "--apps", "com.spotify.music,com.nope", timeout=60)
     assert result.returncode == 2
     assert "not a fixture app: com.nope" in result.stderr
 

@@ -2,14 +2,12 @@
 callers that ask while it is computed, a failure not kept."""
 
 import asyncio
-import subprocess
-import sys
 
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
 from service.fresh import Fresh
-from tests.serving import ROOT, process_env
+from tests.serving import run_python
 
 
 class Counted:
@@ -84,7 +82,6 @@ async def test_the_value_is_as_old_as_the_start_of_its_computation():
 ALL_CALLERS_LEAVE = """
 import asyncio
 from service.fresh import Fresh
-from tests.serving import ROOT, process_env
 
 async def fail():
     await asyncio.sleep(0.01)
@@ -103,13 +100,6 @@ asyncio.run(main())
 def test_a_failure_all_its_callers_left_is_not_logged_as_never_retrieved():
     # asyncio logs an unretrieved task exception when the task is collected: in a process
     # of its own, so that it happens at its end
-    done = subprocess.run(
-        [sys.executable, "-c", ALL_CALLERS_LEAVE],
-        cwd=ROOT,
-        env=process_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python("-c", ALL_CALLERS_LEAVE, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "never retrieved" not in done.stderr, done.stderr

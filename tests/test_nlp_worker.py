@@ -923,19 +923,9 @@ def test_analyze_counts_a_time_utc_cannot_hold_as_no_time():
 
 @pytest.mark.parametrize(("line", "why"), [HOSTILE[1], HOSTILE[3]], ids=HOSTILE_IDS[1:4:2])
 def test_analyze_as_a_process_fails_cleanly_on_hostile_input(line, why):
-    import subprocess
-    import sys
+    from tests.serving import run_python
 
-    from tests.serving import ROOT, process_env
-
-    result = subprocess.run(
-        [sys.executable, "-m", "nlp_worker", "analyze", "-"],
-        input=hostile_input(line),
-        cwd=ROOT,
-        env=process_env(),
-        capture_output=True,
-        timeout=120,
-    )
+    result = run_python("-m", "nlp_worker", "analyze", "-", input=hostile_input(line), timeout=120)
     assert result.returncode == 1
     assert result.stdout.count(b"\n") == 2
     assert why in result.stderr.decode()
@@ -943,20 +933,12 @@ def test_analyze_as_a_process_fails_cleanly_on_hostile_input(line, why):
 
 
 def test_analyze_as_a_process_fails_cleanly_on_bad_input():
-    import subprocess
-    import sys
+    from tests.serving import run_python
 
-    from tests.serving import ROOT, process_env
-
-    result = subprocess.run(
-        [sys.executable, "-m", "nlp_worker", "analyze", "-"],
-        input='{"review_id": "r", "content": "Great app"}\n{oops\n',
-        cwd=ROOT,
-        env=process_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(
+        "-m", "nlp_worker", "analyze", "-",
+        input='{"review_id": "r", "content": "Great app"}\n{oops\n', timeout=120,
+    )  # fmt: skip
     assert result.returncode == 1
     assert result.stdout.count("\n") == 1  # the good line before it
     assert "line 2: not JSON" in result.stderr

@@ -37,6 +37,7 @@ from scraper_worker.sources import (
     load_fixture,
 )
 from tests.helpers import collect
+from tests.serving import run_python
 
 WIRE = Path(__file__).parent / "fixtures" / "google_play"
 EXPECTED = json.loads((WIRE / "expected.json").read_text(encoding="utf-8"))
@@ -679,16 +680,7 @@ def test_cli_builds_a_scraper_worker(monkeypatch, args, source_type, timeout):
 
 
 def test_python_dash_m_runs_the_cli():
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "scraper_worker", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_python("-m", "scraper_worker", "--help", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "python -m scraper_worker" in result.stdout and "--max-reviews" in result.stdout
 

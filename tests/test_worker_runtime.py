@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -35,7 +34,7 @@ from queue_client.backoff import BackoffPolicy
 from tests.serving import (
     free_port,
     log_text,
-    process_env,
+    run_python,
     running_service,
     start_process,
     stop_process,
@@ -936,12 +935,6 @@ def _job(
 
 def test_sleepy_worker_help_runs() -> None:
     """The subprocess worker is importable the way the SIGTERM test starts it."""
-    done = subprocess.run(
-        [sys.executable, SLEEPY_WORKER, "--help"],
-        env=process_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_python(SLEEPY_WORKER, "--help", timeout=30)
     assert done.returncode == 0, done.stderr
     assert "--grace-seconds" in done.stdout
