@@ -249,16 +249,21 @@ async def test_with_auth_off_the_start_up_says_anyone_may_do_anything(caplog):
     assert "anyone who can reach this port may do anything" in caplog.text
 
 
-def test_keys_on_the_command_line(monkeypatch):
-    """review-queue keys create / list / revoke against the MongoDB of MONGODB_URI (here an
-    embedded database standing in for it); the printed key is the only copy."""
-    database = AsyncMongoMockClient()["cli_keys"]
+def keys_command_on(database, monkeypatch) -> dict[str, str]:
+    """`review-queue keys` run on `database` as if it were the MongoDB of MONGODB_URI: the
+    environment to invoke it with."""
 
     async def connect(settings: Settings) -> Connection:
         return Connection(client=None, database=database, embedded=True)
 
     monkeypatch.setattr(service.cli_keys, "connect", connect)
-    env = {"MONGODB_URI": "mongodb://db.invalid:27017"}
+    return {"MONGODB_URI": "mongodb://db.invalid:27017"}
+
+
+def test_keys_on_the_command_line(monkeypatch):
+    """review-queue keys create / list / revoke against the MongoDB of MONGODB_URI (here an
+    embedded database standing in for it); the printed key is the only copy."""
+    env = keys_command_on(AsyncMongoMockClient()["cli_keys"], monkeypatch)
     created = CliRunner().invoke(
         main, ["keys", "create", "--name", "scraper-9", "--role", "worker"], env=env
     )
@@ -283,12 +288,7 @@ def test_the_keys_command_leaves_the_services_indexes_as_they_are(monkeypatch):
     database = AsyncMongoMockClient()["cli_keys_retention"]
     asyncio.run(ensure_indexes(database, retention_days=30))
     before = asyncio.run(database["jobs"].index_information())
-
-    async def connect(settings: Settings) -> Connection:
-        return Connection(client=None, database=database, embedded=True)
-
-    monkeypatch.setattr(service.cli_keys, "connect", connect)
-    env = {"MONGODB_URI": "mongodb://db.invalid:27017"}
+    env = keys_command_on(database, monkeypatch)
     created = CliRunner().invoke(
         main, ["keys", "create", "--name", "w-1", "--role", "worker"], env=env
     )
