@@ -74,6 +74,7 @@ def runs(
     clause = None
     in_phrases = _phrase_words(tokens, lexicon) | aside
     circumstance = False  # after "on", "during": the next run says where or when
+    circumstance_ends = _phrase_ends(tokens, lexicon.phrase_lists.get("circumstance", ()))
 
     def close() -> None:
         nonlocal current, circumstance
@@ -89,6 +90,7 @@ def runs(
             clause, circumstance = token.clause, False
         if index in in_phrases:  # "five stars", "keep up the good work": not topics
             close()
+            circumstance = circumstance or index in circumstance_ends  # "во время": a phrase
             continue
         if lexicon.has("circumstance", token.text):
             close()
@@ -125,6 +127,17 @@ def _phrase_words(tokens: Tokens, lexicon: Lexicon) -> set[int]:
                 covered.update(range(start, start + length))
                 break
     return covered
+
+
+def _phrase_ends(tokens: Tokens, phrases: Iterable[tuple[str, ...]]) -> set[int]:
+    """Indices of the last word of each of these phrases in the text."""
+    words = [token.text for token in tokens.tokens]
+    return {
+        start + len(phrase) - 1
+        for phrase in phrases
+        for start in range(len(words) - len(phrase) + 1)
+        if tuple(words[start : start + len(phrase)]) == phrase
+    }
 
 
 def keywords(word_runs: Iterable[list[str]]) -> list[str]:

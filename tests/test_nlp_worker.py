@@ -266,6 +266,7 @@ def test_keywords_are_topics_not_feelings():
         ("Lyrics are nice but not available for every song", 4, ["lyrics"], ["song"]),
         # where and when are not what: "on mobile data", "during my lunch break"
         ("The sound quality is excellent even on mobile data", 5, ["sound quality"], ["data"]),
+        ("Приложение постоянно вылетает во время обеда", 1, ["вылетает"], ["обеда"]),  # a phrase
     ],
 )  # fmt: skip
 def test_keywords_come_from_the_part_that_carries_the_label(text, score, topics, not_topics):
