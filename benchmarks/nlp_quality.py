@@ -89,6 +89,18 @@ def halves(items: list[Item]) -> list[tuple[str, list[int]]]:
     ]
 
 
+def sentiment_lines(items: list[Item], predicted: list[str]) -> list[str]:
+    """The macro-F1 of these labels for the English reviews and the others, beside the stars
+    alone's."""
+    lines = []
+    for title, chosen in halves(items):
+        gold = [items[n].label for n in chosen]
+        ours = macro_f1(gold, [predicted[n] for n in chosen])
+        stars = macro_f1(gold, [stars_label(items[n].score) for n in chosen])
+        lines.append(f1_line(title, len(chosen), ours, stars))
+    return lines
+
+
 def f1_line(title: str, count: int, ours: float, stars: float) -> str:
     return f"sentiment macro-F1, {title:<7} ({count:3d}): {ours:.3f}   stars alone: {stars:.3f}"
 
@@ -143,12 +155,8 @@ def evaluate(items: list[Item], show_errors: bool = False) -> list[str]:
     analyses = analyzer.analyze_batch(reviews_of(items))
     predicted = [analysis["sentiment"]["label"] for analysis in analyses]
     languages = [analysis["language"] for analysis in analyses]
-    stars = [stars_label(item.score) for item in items]
     lines = [f"{len(items)} reviews, {len({i.lang for i in items})} languages"]
-    for title, chosen in halves(items):
-        gold = [items[n].label for n in chosen]
-        ours = macro_f1(gold, [predicted[n] for n in chosen])
-        lines.append(f1_line(title, len(chosen), ours, macro_f1(gold, [stars[n] for n in chosen])))
+    lines.extend(sentiment_lines(items, predicted))
     theirs = langdetect_codes([item.text for item in items])
     long_count = sum(len(item.text) >= 20 for item in items)
     lines.append(
@@ -172,7 +180,8 @@ def evaluate(items: list[Item], show_errors: bool = False) -> list[str]:
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=SETS, default=HELD_OUT[0], help="holdout5 by default")
+    default = HELD_OUT[0]
+    parser.add_argument("--set", choices=SETS, default=default, help=f"{default} by default")
     parser.add_argument("--limit", type=int, default=None, help="a slice of N reviews")
     parser.add_argument("--errors", action="store_true", help="list every miss")
     return parser.parse_args(argv)

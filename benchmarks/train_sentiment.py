@@ -30,6 +30,7 @@ from benchmarks.nlp_quality import (
     halves,
     load,
     macro_f1,
+    sentiment_lines,
     stars_label,
 )
 from nlp_worker import weighing
@@ -143,7 +144,7 @@ def cross_validate(strength: float = REGULARIZATION, without: Sequence[str] = ()
             labels = [item.label for item in tuning] + [gold[n] for n in train]
             model = weights_of(*fit(found, labels, strength))
             for n in test:
-                predicted[n] = likeliest(model, retired_found[n])
+                predicted[n] = weighing.likeliest(model.probabilities(retired_found[n]))
         for title, chosen in parts:
             totals[title] += macro_f1([gold[n] for n in chosen], [predicted[n] for n in chosen])
     lines = [f"{FOLDS}-fold cross-validation on {', '.join(RETIRED)}, C={strength:g}"]
@@ -163,19 +164,10 @@ def unseen(names: Sequence[str]) -> list[str]:
     lines = [f"trained without {', '.join(names)}, C={REGULARIZATION:g}"]
     for name in names:
         items = load(name)
-        predicted = [likeliest(model, found) for found in featurize(items)]
+        predicted = [weighing.likeliest(model.probabilities(x)) for x in featurize(items)]
         lines.append(name)
-        for title, chosen in halves(items):
-            gold = [items[n].label for n in chosen]
-            ours = macro_f1(gold, [predicted[n] for n in chosen])
-            stars = macro_f1(gold, [stars_label(items[n].score) for n in chosen])
-            lines.append("  " + f1_line(title, len(chosen), ours, stars))
+        lines.extend("  " + line for line in sentiment_lines(items, predicted))
     return lines
-
-
-def likeliest(model: weighing.SentimentModel, found: dict[str, float]) -> str:
-    chances = model.probabilities(found)
-    return max(chances, key=chances.__getitem__)
 
 
 def main(argv: list[str] | None = None) -> int:

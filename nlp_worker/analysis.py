@@ -62,7 +62,9 @@ class Analyzer:
         return dict(self._read(text, stars)[2].features or {})
 
     def _read(self, text: str, stars: Any) -> tuple[str | None, Tokens, Sentiment, frozenset[int]]:
-        """(language, tokens, sentiment, the tokens aside from its label)."""
+        """(language, tokens, sentiment, the tokens aside from the label of these tokens'
+        reading: when a short text's sentiment comes from another language's lexicon, the
+        aside is still that of the detected language's reading, whose tokens these are)."""
         language = self.languages.detect(text)
         lexicon = self.lexicons[language or "en"]
         tokens = tokenize(text, lexicon)

@@ -68,9 +68,10 @@ def parse_line(line_number: int, line: str) -> dict[str, Any]:
 
 
 def decoded(raw: Iterable[bytes]) -> Iterator[tuple[int, str]]:
-    """The numbered lines of UTF-8 input read as bytes, each decoded on its own so that a
-    byte that is not UTF-8 names its line. Lines end as in text mode: at LF, CR LF or CR (a
-    0x0D byte is a CR in UTF-8, never part of another character)."""
+    """The numbered lines of UTF-8 input read as bytes from a binary file (which gives its
+    lines at LF), each decoded on its own so that a byte that is not UTF-8 names its line.
+    Lines end as in text mode: at LF, CR LF or CR (a 0x0D byte is a CR in UTF-8, never part
+    of another character)."""
     number = 0
     for chunk in raw:
         for piece in chunk.replace(b"\r\n", b"\n").split(b"\r"):

@@ -98,6 +98,11 @@ class SentimentModel:
         return {label: e / total for label, e in zip(self.labels, exps, strict=True)}
 
 
+def likeliest(chances: Mapping[str, float]) -> str:
+    """The label of the highest probability."""
+    return max(chances, key=chances.__getitem__)
+
+
 @cache
 def shipped() -> SentimentModel:
     """The model in MODEL, read once per process."""

@@ -81,7 +81,7 @@ def review_from_entry(entry: Any) -> dict[str, Any] | None:
     votes = _label(entry, "im:voteSum") or ""
     return {
         "review_id": review_id,
-        "content": clip(content, LIMITS["content"]) or "",
+        "content": content[: LIMITS["content"]],
         "score": int(rating),
         "at": at,
         "user_name": clip(_label(entry, "author", "name"), LIMITS["user_name"]) or "",
