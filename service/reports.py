@@ -107,7 +107,9 @@ class ReportStore:
         self.zone = ZoneInfo(timezone)
         self._retention_days = retention_days
         self._clock = clock
-        self._today: Fresh[dict[str, Any]] = Fresh(TODAY_FRESH_SECONDS)
+        self._today: Fresh[dict[str, Any]] = Fresh(
+            TODAY_FRESH_SECONDS, clock=lambda: clock().timestamp()
+        )
 
     def today(self) -> date:
         return self._clock().astimezone(self.zone).date()

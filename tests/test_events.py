@@ -234,6 +234,8 @@ async def test_a_revoked_key_loses_its_open_stream():
             added = await http.post("/queue/add", json={"app_id": "com.revoked"}, headers=admin)
             assert added.status_code == 201
             last = await next_event(events, timeout=5)
+            while last.kind == "comment" and last.comments == ["keep-alive"]:  # a slow machine
+                last = await next_event(events, timeout=5)
             assert last.kind == "comment" and "no longer valid" in last.comments[0]
             with pytest.raises(AssertionError, match="ended"):
                 await next_event(events, timeout=5)

@@ -83,15 +83,22 @@ ALL_CALLERS_LEAVE = """
 import asyncio
 from service.fresh import Fresh
 
-async def fail():
-    await asyncio.sleep(0.01)
-    raise ConnectionError("the store does not answer")
-
 async def main():
+    release, failed = asyncio.Event(), asyncio.Event()
+
+    async def fail():
+        await release.wait()
+        failed.set()
+        raise ConnectionError("the store does not answer")
+
     caller = asyncio.create_task(Fresh(60.0).get("k", fail))
     await asyncio.sleep(0)
-    caller.cancel()  # the only caller hangs up, then the computation fails
-    await asyncio.sleep(0.05)
+    caller.cancel()  # the only caller hangs up ...
+    await asyncio.gather(caller, return_exceptions=True)
+    release.set()  # ... then the computation fails
+    await failed.wait()
+    for _ in range(3):  # its task ends, and its done callbacks run
+        await asyncio.sleep(0)
 
 asyncio.run(main())
 """

@@ -16,7 +16,7 @@ from service.app import create_app
 from service.cli import main
 from service.clock import day_bounds
 from service.domain import NLP_QUEUED, SCRAPER_ERROR, Stage, State, Status
-from service.reports import ReportStore, percentiles
+from service.reports import TODAY_FRESH_SECONDS, ReportStore, percentiles
 from service.results import ResultStore
 from service.scheduler import start_scheduler, store_daily_report
 from service.store import JobStore
@@ -250,12 +250,13 @@ async def test_today_is_computed_at_most_once_every_few_seconds_per_date(stores,
     clock.local(DAY, 9)
     first, _ = await reports.report(reports.today())
     await add(jobs, "com.report.later")
+    clock.local(DAY, 9, 0, int(TODAY_FRESH_SECONDS) - 1)
     kept, source = await reports.report(reports.today())
     assert source == "today" and kept == first and kept["jobs"]["added"] == 0
-    clock.local(DAY + timedelta(days=1), 0, 1)  # midnight: the next day is its own
-    assert (await reports.report(reports.today()))[0]["date"] != first["date"]
-    clock.local(DAY, 9, 1)
+    clock.local(DAY, 9, 0, int(TODAY_FRESH_SECONDS))
     assert (await reports.report(reports.today()))[0]["jobs"]["added"] == 1
+    clock.local(DAY + timedelta(days=1), 0, 0, 1)  # midnight: the next day is its own
+    assert (await reports.report(reports.today()))[0]["date"] != first["date"]
 
 
 def test_percentiles_are_nearest_rank():
