@@ -28,10 +28,13 @@ gone), `function` (what an app should do:
 `stopwords` (not themes or keywords), `circumstance` ("on", "during", "when": the words they
 bring in say where or when, not what: "on mobile data", "during my lunch break"),
 `verb_next` (English "to", "can", "I", "me": the word right after them is a verb, not a
-topic: "motivates me to practise").
+topic: "motivates me to practise"), `and` ("and", "und", "i": a diminisher before it does
+not reach past it: "a bit slow and useless").
 `@flags` (read with `Lexicon.flag`, of the whole file wherever the line stands): `substring`
 (scripts without spaces, Japanese and Chinese: matched by substring, and an entry with a
-space is a word, not a phrase), `elision` (French, Italian: "n'est" is "n'", "est").
+space is a word, not a phrase), `elision` (French, Italian: "n'est" is "n'", "est"),
+`inflected` (Polish, Russian: a long word with one letter missing or extra is no typo of a
+strong word, since that is how the forms of a word differ there).
 """
 
 from __future__ import annotations
@@ -64,13 +67,13 @@ LISTS = (
     "stopwords",
     "circumstance",
     "verb_next",
+    "and",
     "flags",
 )
 MAX_PHRASE_WORDS = 5
 MIN_HEAD = 3  # letters before a suffix entry: "*fehler" matches "ladefehler", not "fehler"
 TYPO_LETTERS = 6  # a word this long that the lexicon does not know may be a typo of one it does
 LONG_WORD = 8  # ... and from this many letters, one letter missing or extra anywhere
-INFLECTED = frozenset({"pl", "ru"})  # ... but not where endings differ by one letter
 TYPO_VALENCE = 1.2  # ... of a word at least this strong ("horible", "usefull", "dissapointed")
 
 
@@ -135,12 +138,9 @@ class Lexicon:
         if any(word in items for items in self.lists.values()):
             return None
         found: set[str] = set()
+        loose = not self.flag("inflected")
         for key in {word, *_deletions(word)}:
-            found |= {
-                entry
-                for entry in self._typos.get(key, ())
-                if _one_slip(word, entry, self.language not in INFLECTED)
-            }
+            found |= {entry for entry in self._typos.get(key, ()) if _one_slip(word, entry, loose)}
         values = {self.words[entry] for entry in found}
         if not values or (min(values) < 0 < max(values)):
             return None

@@ -91,7 +91,7 @@ from typing import Literal
 
 from nlp_worker.lexicon import MAX_PHRASE_WORDS, Lexicon
 from nlp_worker.text import Tokens
-from nlp_worker.weighing import SentimentModel, features, shipped
+from nlp_worker.weighing import SentimentModel, features, likeliest, shipped
 
 ALPHA = 6.0
 THRESHOLD = 0.2
@@ -121,11 +121,10 @@ SARCASM = -0.6  # praise beside a complaint and an ironic cue ("great, another u
 SHORT_SENTENCE = 3  # words: "Great." beside "Another update that breaks everything."
 WISH_WINDOW = 3  # "would be really cool": praise this near after a wish marker is a wish
 CJK_WORDS = 3  # Japanese and Chinese tokens are shorter: a window spans this many more
-AND = frozenset({"and", "und", "et", "y", "e", "i", "и", "oraz"})  # "tiny and useless"
 MARKERS = (
     "negators", "negators_after", "contrast", "concessive", "past", "until", "no_longer",
     "misrated", "diminishers", "wish", "neutral", "frequent", "was", "caveat", "sarcasm",
-    "repaired",
+    "repaired", "and",
 )  # fmt: skip
 EMOJI = {
     "😍": 3.0, "🥰": 3.0, "❤": 2.5, "😊": 2.0, "😀": 2.0, "😁": 2.0, "😃": 2.0, "🙂": 1.0,
@@ -209,9 +208,9 @@ def score(
     if rating is not None and not tokens.tokens:  # no text to weigh: the stars
         return Sentiment(rating, label_for(rating), 0.0, 0.0)
     if rating is not None:
-        found = features(tokens, reading, 3.0 + 2.0 * rating)
+        found = features(tokens, reading, float(stars))  # a rating: 1..5
         chances = (model or shipped()).probabilities(found)
-        label = max(chances, key=chances.__getitem__)
+        label = likeliest(chances)
         compound = round(chances["positive"] - chances["negative"], 4)
         parts = aside(reading.parts, label)
         return Sentiment(compound, label, text, round(evidence, 3), parts, found)
@@ -468,7 +467,7 @@ def _diminished(hit: _Hit, items: list, markers: dict[str, list[int]]) -> bool:
     return any(
         0 < hit.index - index <= NEGATION_WINDOW
         and items[index].clause == hit.clause
-        and not any(items[k].text in AND for k in range(index + 1, hit.index))
+        and not any(index < k < hit.index for k in markers["and"])
         for index in markers["diminishers"]
     )
 

@@ -172,6 +172,27 @@ def test_mild_praise_of_a_word_or_two_on_three_stars(text):
     assert label(text, 3) == "positive"
 
 
+@pytest.mark.parametrize(
+    ("language", "diminished", "more"),
+    [("en", "a bit slow", "and buggy"), ("nl", "een beetje traag", "en irritant"),
+     ("de", "ein bisschen langsam", "und nervig"), ("pl", "trochę wolna", "i irytująca")],
+)  # fmt: skip
+def test_a_diminisher_does_not_reach_past_its_languages_and(language, diminished, more):
+    lexicon = get_analyzer().lexicons[language]
+
+    def reading(text):
+        return sentiment.read(tokenize(text, lexicon), lexicon)
+
+    alone, both = reading(diminished), reading(f"{diminished} {more}")
+    assert both.negative > 3 * alone.negative and both.caveats == alone.caveats > 0
+
+
+def test_english_i_is_not_polish_and():
+    lexicon = get_analyzer().lexicons["en"]
+    found = sentiment.read(tokenize("A little thing I dislike: the font", lexicon), lexicon)
+    assert found.caveats == found.negative > 0  # "a little" reaches "dislike"
+
+
 def test_a_short_texts_language_is_the_one_whose_lexicon_reads_it():
     # lingua alone ranks Dutch first
     assert analyze_review(review("s", "c'est de la merde"))["language"] == "fr"
